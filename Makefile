@@ -1,0 +1,51 @@
+# SalesInsights — `make help` lists the targets. Everything runs from .venv/ and binds to 127.0.0.1.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON_BOOTSTRAP ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+SETUP_STAMP := $(VENV)/.setup-$(shell cat requirements.lock pyproject.toml jvm/*/pom.xml 2>/dev/null | sha256sum | cut -c1-16)
+
+.PHONY: help setup up down status logs test test-unit lint generate clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: $(SETUP_STAMP) ## Virtualenv in .venv, pinned Python packages, JVM jars (idempotent)
+
+$(SETUP_STAMP):
+	scripts/require_tools.sh
+	@test -x $(PY) || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	scripts/fetch_jars.sh
+	@rm -f $(VENV)/.setup-* && touch $@
+
+up: setup ## Start Kafka, the producer and Airflow in the background; returns once all are healthy
+	scripts/up.sh
+
+down: ## Stop everything cleanly, whatever state it is in
+	scripts/down.sh
+
+status: ## What runs, where, and how far behind it is
+	@scripts/status.sh
+
+logs: ## The last lines of every service log (LINES=n for more)
+	@scripts/logs.sh $(or $(LINES),40)
+
+lint: setup ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test-unit: setup ## Fast tests only
+	$(VENV)/bin/pytest -m "not e2e"
+
+test: setup lint ## Lint, type check, unit and end-to-end tests (what CI runs)
+	$(VENV)/bin/pytest
+
+generate: setup ## Write the synthetic five months as monthly CSV files (SCALE=0.1 for a tenth)
+	$(PY) -m salesinsights.cli generate $(if $(SCALE),--scale $(SCALE))
+
+clean: down ## Remove runtime data (data/); keeps .venv and jars
+	rm -rf data

@@ -1,0 +1,186 @@
+"""The one configuration source: typed settings with environment overrides.
+
+Every path, topic, address, Spark master, window and watermark comes from here. Override any field with an
+environment variable ``SALESINSIGHTS_<SECTION>__<FIELD>`` (for example ``SALESINSIGHTS_KAFKA__PARTITIONS=6``)
+or from a ``.env`` file in the project home; the top-level ``SALESINSIGHTS_HOME`` moves everything local.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "SALESINSIGHTS_"
+
+
+def _default_home() -> Path:
+    """The checkout when running from source (where pyproject.toml sits), else the working directory."""
+    checkout = Path(__file__).resolve().parents[1]
+    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    controller_port: int = 9093
+    raw_topic: str = "events.raw"
+    dead_letter_topic: str = "events.dead_letter"
+    gold_sales_topic: str = "sales.product_window"
+    # Compacted: one record per landing file that the producer has fully produced, written in the same
+    # transaction as the file's events.
+    files_done_topic: str = "producer.files_done"
+    partitions: int = Field(default=3, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    # A file is one transaction; a full source day (~150k rows) must fit in it comfortably.
+    transaction_timeout_ms: int = Field(default=300_000, ge=10_000)
+    broker_heap: str = "512m"
+
+
+class SourceSettings(BaseModel):
+    """Where events come from: the calibrated generator, or the original data set's CSV files."""
+
+    kind: Literal["synthetic", "csv"] = "synthetic"
+    # With kind=csv: files or globs (plain or .gz), e.g. /data/kaggle/2019-*.csv.
+    csv_paths: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    seed: int = 42
+    # 1.0 is the full data set (~20 M events over five months); 0.01 is a quick local run.
+    scale: float = Field(default=1.0, gt=0, le=10)
+    start: date = date(2019, 10, 1)
+    end: date = date(2020, 3, 1)
+
+    @field_validator("csv_paths", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in value.replace(",", os.pathsep).split(os.pathsep) if part]
+        return value
+
+
+class DropSettings(BaseModel):
+    """The minute-level file drop. The slice length is the replay speed: a one-day slice per one-minute
+    DAG run replays the store 1,440 times faster than it happened."""
+
+    slice: timedelta = timedelta(days=1)
+    compress: bool = True
+
+
+class SparkSettings(BaseModel):
+    master: str = "local[*]"
+    trigger_interval: str = "1 second"
+    window: str = "1 minute"
+    watermark: str = "10 minutes"
+    shuffle_partitions: int = Field(default=4, ge=1)
+    driver_memory: str = "2g"
+
+
+class ServiceSettings(BaseModel):
+    bind_host: str = "127.0.0.1"
+    airflow_port: int = 8080
+    dashboard_port: int = 8000
+    # Empty: SQLite in the Airflow home. A postgresql+psycopg2:// URL selects Postgres.
+    airflow_database_url: str = ""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    home: Path = Field(default_factory=_default_home)
+    # Local runtime state; defaults to <home>/data.
+    data_dir: Path | None = None
+    # Delta tables and checkpoints may live on object storage (s3a://bucket/lake); default under data_dir.
+    lake_root: str | None = None
+    checkpoint_root: str | None = None
+    jars_dir: Path | None = None
+
+    kafka: KafkaSettings = KafkaSettings()
+    source: SourceSettings = SourceSettings()
+    drop: DropSettings = DropSettings()
+    spark: SparkSettings = SparkSettings()
+    services: ServiceSettings = ServiceSettings()
+
+    @property
+    def data(self) -> Path:
+        return (self.data_dir or self.home / "data").resolve()
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data / "landing"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data / "archive"
+
+    @property
+    def kafka_dir(self) -> Path:
+        return self.data / "kafka"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.data / "airflow"
+
+    @property
+    def run_dir(self) -> Path:
+        """Pid files of the services that `make up` starts."""
+        return self.data / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data / "logs"
+
+    @property
+    def lake(self) -> str:
+        return (self.lake_root or str(self.data / "lake")).rstrip("/")
+
+    @property
+    def checkpoints(self) -> str:
+        return (self.checkpoint_root or str(self.data / "checkpoints")).rstrip("/")
+
+    @property
+    def jars(self) -> Path:
+        return (self.jars_dir or self.home / ".jars").resolve()
+
+    def table_path(self, layer: Literal["bronze", "silver", "gold"], table: str) -> str:
+        """``<lake>/<layer>/<table>``, e.g. ``data/lake/silver/events``."""
+        return f"{self.lake}/{layer}/{table}"
+
+    def checkpoint_path(self, query: str) -> str:
+        return f"{self.checkpoints}/{query}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
+
+
+def shell_exports(settings: Settings) -> str:
+    """The settings the service scripts need, as ``export NAME=value`` lines for ``eval``."""
+    values = {
+        "SI_HOME": settings.home,
+        "SI_DATA": settings.data,
+        "SI_RUN_DIR": settings.run_dir,
+        "SI_LOG_DIR": settings.log_dir,
+        "SI_JARS": settings.jars,
+        "SI_KAFKA_DIR": settings.kafka_dir,
+        "SI_KAFKA_BOOTSTRAP": settings.kafka.bootstrap_servers,
+        "SI_KAFKA_CONTROLLER_PORT": settings.kafka.controller_port,
+        "SI_KAFKA_HEAP": settings.kafka.broker_heap,
+        "SI_BIND_HOST": settings.services.bind_host,
+        "SI_AIRFLOW_HOME": settings.airflow_home,
+        "SI_AIRFLOW_PORT": settings.services.airflow_port,
+        "SI_AIRFLOW_DATABASE_URL": settings.services.airflow_database_url,
+        "SI_DASHBOARD_PORT": settings.services.dashboard_port,
+    }
+    return "\n".join(f"export {name}={shlex.quote(str(value))}" for name, value in values.items())
+
+
+if __name__ == "__main__":
+    print(shell_exports(get_settings()))

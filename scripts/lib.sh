@@ -1,0 +1,53 @@
+# Shared by the service scripts: settings, background processes with pid files, health waits.
+# shellcheck shell=bash
+set -euo pipefail
+
+SI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="$SI_ROOT/.venv/bin/python"
+[ -x "$PY" ] || { echo "error: $PY is missing; run 'make setup' first" >&2; exit 1; }
+eval "$(cd "$SI_ROOT" && "$PY" -m salesinsights.settings)"
+mkdir -p "$SI_RUN_DIR" "$SI_LOG_DIR"
+
+pid_of() { # NAME -> prints the pid of a running service, fails if it is not running
+  local pidfile="$SI_RUN_DIR/$1.pid" pid
+  [ -f "$pidfile" ] || return 1
+  pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then echo "$pid"; else rm -f "$pidfile"; return 1; fi
+}
+
+start_service() { # NAME COMMAND... -> runs COMMAND in its own process group, logging to $SI_LOG_DIR/NAME.log
+  local name="$1"; shift
+  if pid_of "$name" >/dev/null; then echo "$name: already running (pid $(pid_of "$name"))"; return 0; fi
+  setsid "$@" >>"$SI_LOG_DIR/$name.log" 2>&1 < /dev/null &
+  echo $! >"$SI_RUN_DIR/$name.pid"
+  echo "$name: started (pid $!, log $SI_LOG_DIR/$name.log)"
+}
+
+stop_service() { # NAME [GRACE_SECONDS] -> SIGTERM to the process group, SIGKILL after the grace period
+  local name="$1" grace="${2:-30}" pid
+  pid="$(pid_of "$name")" || { echo "$name: not running"; return 0; }
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq $((grace * 5))); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "$name: still running after ${grace}s, killing"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$SI_RUN_DIR/$name.pid"
+  echo "$name: stopped"
+}
+
+port_open() { # HOST PORT
+  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+wait_for() { # DESCRIPTION TIMEOUT_SECONDS COMMAND... -> polls COMMAND until it succeeds
+  local what="$1" timeout="$2"; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then echo "error: $what not ready after ${timeout}s" >&2; return 1; fi
+    sleep 1
+  done
+}

@@ -1,0 +1,44 @@
+"""Shared fixtures. End-to-end tests run against a real Kafka broker of their own, started by the project's
+script on free loopback ports with its own data folder, so a developer's running platform is untouched."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from salesinsights.kafka_admin import ensure_topics
+from salesinsights.settings import KafkaSettings, Settings
+from tests.support import REPO, free_port, platform_env
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSettings]:
+    """A real single-node KRaft broker for the whole test session."""
+    data_dir = tmp_path_factory.mktemp("broker")
+    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}", controller_port=free_port())
+    env = platform_env(data_dir, kafka)
+    subprocess.run([REPO / "scripts" / "kafka.sh", "start"], env=env, check=True, timeout=180)
+    try:
+        yield kafka
+    finally:
+        subprocess.run([REPO / "scripts" / "kafka.sh", "stop"], env=env, check=False, timeout=120)
+
+
+@pytest.fixture
+def platform(kafka_broker: KafkaSettings, tmp_path: Path) -> Settings:
+    """Settings of one test: its own data folder and its own topics on the session's broker."""
+    suffix = uuid.uuid4().hex[:8]
+    kafka = kafka_broker.model_copy(
+        update={
+            "raw_topic": f"events.raw.{suffix}",
+            "dead_letter_topic": f"events.dead_letter.{suffix}",
+            "gold_sales_topic": f"sales.product_window.{suffix}",
+            "files_done_topic": f"producer.files_done.{suffix}",
+        }
+    )
+    ensure_topics(kafka)
+    return Settings(data_dir=tmp_path / "data", kafka=kafka)
