@@ -26,6 +26,13 @@ def _default_home() -> Path:
     return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
 
 
+def _split_path_list(value: object) -> object:
+    """A list given as one string in the environment: separated by commas or the OS path separator."""
+    if isinstance(value, str):
+        return [part for part in value.replace(",", os.pathsep).split(os.pathsep) if part]
+    return value
+
+
 class KafkaSettings(BaseModel):
     bootstrap_servers: str = "127.0.0.1:9092"
     controller_port: int = 9093
@@ -54,12 +61,7 @@ class SourceSettings(BaseModel):
     start: date = date(2019, 10, 1)
     end: date = date(2020, 3, 1)
 
-    @field_validator("csv_paths", mode="before")
-    @classmethod
-    def _split_paths(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part for part in value.replace(",", os.pathsep).split(os.pathsep) if part]
-        return value
+    _split_paths = field_validator("csv_paths", mode="before")(_split_path_list)
 
 
 class DropSettings(BaseModel):
@@ -72,11 +74,22 @@ class DropSettings(BaseModel):
 
 class SparkSettings(BaseModel):
     master: str = "local[*]"
-    trigger_interval: str = "1 second"
-    window: str = "1 minute"
-    watermark: str = "10 minutes"
+    # Durations take ISO 8601 (PT45S) or seconds in the environment.
+    trigger_interval: timedelta = timedelta(seconds=1)
+    window: timedelta = timedelta(minutes=1)
+    watermark: timedelta = timedelta(minutes=10)
     shuffle_partitions: int = Field(default=4, ge=1)
     driver_memory: str = "2g"
+    # Upper bound of Kafka records per micro-batch, so that a backlog is worked off in bounded steps.
+    max_offsets_per_trigger: int = Field(default=200_000, ge=1)
+    # Any further Spark configuration, e.g. for object storage:
+    # SALESINSIGHTS_SPARK__EXTRA_CONF='{"spark.hadoop.fs.s3a.endpoint": "http://minio:9000"}'.
+    extra_conf: dict[str, str] = Field(default_factory=dict)
+    # Extra jars beside the fetched ones (comma-separated paths), e.g. hadoop-aws for s3a://.
+    extra_jars: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    _split_jars = field_validator("extra_jars", mode="before")(_split_path_list)
+    # How long Delta keeps removed files and log entries, i.e. how far back time travel reaches.
+    retention: timedelta = timedelta(days=7)
 
 
 class ServiceSettings(BaseModel):
@@ -147,7 +160,7 @@ class Settings(BaseSettings):
     def jars(self) -> Path:
         return (self.jars_dir or self.home / ".jars").resolve()
 
-    def table_path(self, layer: Literal["bronze", "silver", "gold"], table: str) -> str:
+    def table_path(self, layer: Literal["bronze", "silver", "gold", "audit"], table: str) -> str:
         """``<lake>/<layer>/<table>``, e.g. ``data/lake/silver/events``."""
         return f"{self.lake}/{layer}/{table}"
 

@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pyspark.sql import SparkSession
 
 from salesinsights.kafka_admin import ensure_topics
-from salesinsights.settings import KafkaSettings, Settings
+from salesinsights.settings import KafkaSettings, Settings, SparkSettings
+from salesinsights.spark.session import build_spark
 from tests.support import REPO, free_port, platform_env
 
 
@@ -42,3 +44,17 @@ def platform(kafka_broker: KafkaSettings, tmp_path: Path) -> Settings:
     )
     ensure_topics(kafka)
     return Settings(data_dir=tmp_path / "data", kafka=kafka)
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    """A local Spark session with the project's jars (Delta, Kafka connector), shared by the session."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("spark"),
+        spark=SparkSettings(master="local[2]", shuffle_partitions=2),
+    )
+    session = build_spark(settings, "salesinsights-tests")
+    try:
+        yield session
+    finally:
+        session.stop()

@@ -20,7 +20,8 @@ def free_port() -> int:
 
 def platform_env(data_dir: Path, kafka: KafkaSettings, **extra: str) -> dict[str, str]:
     """The environment that points the project's scripts and modules at a test's own data and broker."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SALESINSIGHTS_")}
+    isolated = ("SALESINSIGHTS_", "SI_", "AIRFLOW_", "AIRFLOW__")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(isolated)}
     env |= {
         "SALESINSIGHTS_DATA_DIR": str(data_dir),
         "SALESINSIGHTS_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,

@@ -53,6 +53,9 @@ def test_every_typed_field_has_a_format_rule_and_every_required_field_a_presence
         ({"category_id": "1.48e18"}, ["bad_category_id"]),
         ({"product_id": "99999999999999999999"}, ["bad_product_id"]),
         ({"price": "Infinity"}, ["bad_price"]),
+        ({"price": "1e3"}, ["bad_price"]),
+        ({"price": ".5"}, ["bad_price"]),
+        ({"price": "1234567890123456"}, ["bad_price"]),
         # A field that does not parse is not checked further: one reason, not two.
         ({"price": "-x"}, ["bad_price"]),
     ],

@@ -1,0 +1,48 @@
+"""`salesinsights` command line: the by-hand entry points to what the DAGs and services do."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+
+from salesinsights.settings import get_settings
+
+
+def _drop(args: argparse.Namespace) -> int:
+    from salesinsights.landing import drop_range
+
+    for result in drop_range(get_settings(), args.first, args.last):
+        print(f"{result.status:>14}  {result.rows:>8} rows  {result.path}")
+    return 0
+
+
+def _topics(_args: argparse.Namespace) -> int:
+    from salesinsights.kafka_admin import ensure_topics
+
+    for change in ensure_topics(get_settings().kafka) or ["topics up to date"]:
+        print(change)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "generate":
+        from salesinsights.generator.cli import main as generate
+
+        return generate(argv[1:])
+    parser = argparse.ArgumentParser(prog="salesinsights", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("generate", help="write the synthetic data set as monthly CSV files (see --help)")
+    drop = commands.add_parser("drop", help="drop the source slices of a date range into the landing folder")
+    drop.add_argument("--from", dest="first", type=date.fromisoformat, required=True, help="first day")
+    drop.add_argument("--to", dest="last", type=date.fromisoformat, required=True, help="last day, inclusive")
+    drop.set_defaults(handler=_drop)
+    topics = commands.add_parser("topics", help="create the Kafka topics, or grow their partitions")
+    topics.set_defaults(handler=_topics)
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

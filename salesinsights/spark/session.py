@@ -1,0 +1,68 @@
+"""The SparkSession, from settings alone: local[*] or a cluster master, local folders or object storage."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from salesinsights.settings import Settings
+
+
+def local_jars(settings: Settings) -> list[str]:
+    """The Delta and Kafka-connector jars that `make setup` fetched, plus any configured extra jars."""
+    folder = settings.jars / "spark"
+    jars = sorted(str(path) for path in folder.glob("*.jar"))
+    if not jars:
+        raise FileNotFoundError(f"no jars in {folder}: run 'make setup' to fetch them with Maven")
+    return jars + list(settings.spark.extra_jars)
+
+
+def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
+    spark = settings.spark
+    retention = f"interval {int(spark.retention.total_seconds() // 3600)} hours"
+    conf = {
+        "spark.app.name": app_name,
+        "spark.master": spark.master,
+        "spark.jars": ",".join(local_jars(settings)),
+        "spark.driver.memory": spark.driver_memory,
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        # Small local tables: Delta's default of 50 partitions for reading a table's log costs seconds.
+        "spark.databricks.delta.snapshotPartitions": str(spark.shuffle_partitions),
+        # New tables keep history for time travel for the configured retention.
+        "spark.databricks.delta.properties.defaults.logRetentionDuration": retention,
+        "spark.databricks.delta.properties.defaults.deletedFileRetentionDuration": retention,
+        "spark.databricks.delta.retentionDurationCheck.enabled": "true",
+        # Executors must run the same Python as the driver (the venv), not whatever python3 is on PATH.
+        "spark.pyspark.python": os.environ.get("PYSPARK_PYTHON", sys.executable),
+    }
+    if spark.master.startswith("local"):
+        # Nothing outside this machine needs the driver: keep its ports on the loopback address.
+        conf["spark.driver.bindAddress"] = conf["spark.driver.host"] = settings.services.bind_host
+    return conf | spark.extra_conf
+
+
+def build_spark(settings: Settings, app_name: str) -> SparkSession:
+    builder = SparkSession.builder
+    for key, value in spark_conf(settings, app_name).items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    return session
+
+
+def is_local_path(path: str) -> bool:
+    return "://" not in path or path.startswith("file://")
+
+
+def ensure_local_parent(path: str) -> None:
+    """Object stores need no folders; local paths get theirs created."""
+    if is_local_path(path):
+        Path(path.removeprefix("file://")).parent.mkdir(parents=True, exist_ok=True)

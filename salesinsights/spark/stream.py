@@ -1,0 +1,297 @@
+"""The streaming medallion: one Structured Streaming query from the raw topic, one micro-batch pipeline.
+
+Each micro-batch writes gold first (the dashboard's freshness), then silver, bronze, quarantine and the
+batch's audit row, then publishes the updated gold windows to Kafka. Each write is idempotent for the batch
+(Delta transaction ids for appends, batch-stamped MERGEs for gold), so a batch that Spark replays after a
+crash completes what the crashed attempt left undone and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+
+from salesinsights.settings import Settings
+from salesinsights.spark import medallion
+from salesinsights.spark.delta_io import add_increments, append_once
+from salesinsights.spark.events import parse_records
+from salesinsights.spark.tables import (
+    AUDIT_STREAM_BATCHES,
+    BRONZE_EVENTS,
+    GOLD_PRODUCT_SALES,
+    GOLD_PRODUCT_SALES_DAILY,
+    MEDALLION_TABLES,
+    SILVER_EVENTS,
+    SILVER_QUARANTINE,
+    ensure_table,
+)
+from salesinsights.spark.watermark import PartitionWatermark
+
+log = logging.getLogger(__name__)
+
+QUERY_NAME = "medallion"
+
+_SUMS = ("revenue", "units", "views", "carts", "removals", "purchases")
+DAILY_UPDATES = {column: f"t.{column} + s.{column}" for column in _SUMS}
+WINDOW_UPDATES = {
+    "revenue": "t.revenue + s.revenue",
+    "units": "t.units + s.units",
+    "buyer_ids": "array_sort(array_union(t.buyer_ids, s.buyer_ids))",
+    "distinct_buyers": "size(array_union(t.buyer_ids, s.buyer_ids))",
+}
+
+
+def spark_duration(seconds: float) -> str:
+    return f"{seconds:g} seconds"
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    kafka_records: int
+    silver_new: int
+    quarantined: int
+    late_events: int
+    max_event_time: datetime | None
+    partition_high_marks: dict[int, datetime]
+    watermark: datetime | None
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class MedallionBatchWriter:
+    """The foreachBatch function. Holds the event-time high-water mark between batches."""
+
+    def __init__(self, spark: SparkSession, settings: Settings) -> None:
+        self.spark = spark
+        self.settings = settings
+        self.paths = {table: table.path(settings) for table in MEDALLION_TABLES}
+        self.query_id = ""
+        self._query_known = threading.Event()
+        self._watermark: PartitionWatermark | None = None
+        self.last_stats: BatchStats | None = None
+        self._step_seconds: dict[str, float] = {}
+
+    def bind(self, query: StreamingQuery) -> None:
+        """The query id (kept in the checkpoint, so stable across restarts) scopes the idempotent writes."""
+        self.query_id = str(query.id)
+        self._query_known.set()
+
+    def __call__(self, records: DataFrame, batch_id: int) -> None:
+        self._query_known.wait()
+        started = datetime.now(UTC)
+        clock = time.monotonic()
+        records = records.persist()
+        try:
+            offsets = {
+                row["partition"]: (row["first"], row["last"])
+                for row in records.groupBy("partition")
+                .agg(F.min("offset").alias("first"), F.max("offset").alias("last"))
+                .collect()
+            }
+            if offsets:
+                self._write_batch(records, batch_id, offsets, started)
+        finally:
+            records.unpersist()
+        log.info("batch %d: %s in %.2fs", batch_id, self.last_stats, time.monotonic() - clock)
+
+    @contextmanager
+    def _step(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        yield
+        self._step_seconds[name] = round(time.monotonic() - started, 3)
+
+    def _write_batch(
+        self, records: DataFrame, batch_id: int, offsets: dict[int, tuple[int, int]], started: datetime
+    ) -> None:
+        spark, paths, mark = self.spark, self.paths, f"{self.query_id}:{batch_id}"
+        self._step_seconds = {}
+        with self._step("parse"):
+            parsed = parse_records(records).persist()
+            valid = medallion.valid_events(parsed, started)
+            dates = sorted(row["event_date"] for row in valid.select("event_date").distinct().collect())
+        with self._step("first_arrivals"):
+            silver_before = medallion.from_other_batches(
+                spark.read.format("delta").load(paths[SILVER_EVENTS]).where(F.col("event_date").isin(dates)),
+                offsets,
+            )
+            # Materialised, lineage cut: recomputing it after silver's append would find nothing new.
+            new_events = medallion.first_arrivals(valid, silver_before).localCheckpoint(eager=True)
+            watermark = self._watermark_before(batch_id)
+            late = F.count_if(F.col("event_time") < F.lit(watermark)) if watermark else F.lit(0)
+            per_partition = (
+                new_events.groupBy("kafka_partition")
+                .agg(F.count(F.lit(1)).alias("rows"), F.max("event_time").alias("high"), late.alias("late"))
+                .collect()
+            )
+            high_marks = {row["kafka_partition"]: row["high"] for row in per_partition}
+        with self._step("gold_windows"):
+            window_increments = medallion.window_sales(
+                new_events, spark_duration(self.settings.spark.window.total_seconds()), watermark
+            ).localCheckpoint(eager=True)
+            window_dates = [
+                row["window_date"] for row in window_increments.select("window_date").distinct().collect()
+            ]
+            if window_dates:
+                add_increments(
+                    spark,
+                    paths[GOLD_PRODUCT_SALES],
+                    window_increments,
+                    ("product_id", "window_start"),
+                    WINDOW_UPDATES,
+                    mark,
+                    "window_date",
+                    window_dates,
+                )
+        with self._step("silver"):
+            append_once(new_events, paths[SILVER_EVENTS], f"{self.query_id}:silver", batch_id)
+        with self._step("gold_daily"):
+            if dates:
+                add_increments(
+                    spark,
+                    paths[GOLD_PRODUCT_SALES_DAILY],
+                    medallion.daily_product_sales(new_events),
+                    ("event_date", "product_id"),
+                    DAILY_UPDATES,
+                    mark,
+                    "event_date",
+                    dates,
+                )
+        with self._step("bronze"):
+            bronze = medallion.bronze_rows(records, started)
+            append_once(bronze, paths[BRONZE_EVENTS], f"{self.query_id}:bronze", batch_id)
+        with self._step("quarantine"):
+            quarantine = medallion.quarantine_rows(parsed, started).persist()
+            quarantined = quarantine.count()
+            if quarantined:
+                append_once(quarantine, paths[SILVER_QUARANTINE], f"{self.query_id}:quarantine", batch_id)
+        stats = BatchStats(
+            kafka_records=records.count(),
+            silver_new=sum(row["rows"] for row in per_partition),
+            quarantined=quarantined,
+            late_events=sum(row["late"] for row in per_partition),
+            max_event_time=max(high_marks.values(), default=None),
+            partition_high_marks=high_marks,
+            watermark=watermark,
+            step_seconds=self._step_seconds,
+        )
+        with self._step("audit"):
+            self._record_batch(batch_id, started, stats, offsets)
+        with self._step("publish"):
+            if window_dates:
+                self._publish_windows(window_increments, window_dates)
+        parsed.unpersist()
+        quarantine.unpersist()
+        assert self._watermark is not None
+        self._watermark.advance(high_marks)
+        self.last_stats = stats
+
+    def _watermark_before(self, batch_id: int) -> datetime | None:
+        """The watermark after every batch before this one. Read from the audit table once per process
+        (leaving out this batch and later ones, which a crashed attempt may have recorded), then kept."""
+        if self._watermark is None:
+            earlier = (
+                self.spark.read.format("delta")
+                .load(self.paths[AUDIT_STREAM_BATCHES])
+                .where(~((F.col("query_id") == self.query_id) & (F.col("batch_id") >= batch_id)))
+                .select("partition_high_marks")
+                .collect()
+            )
+            self._watermark = PartitionWatermark.from_history(
+                self.settings.spark.watermark, [row["partition_high_marks"] or {} for row in earlier]
+            )
+        return self._watermark.current()
+
+    def _record_batch(
+        self, batch_id: int, started: datetime, stats: BatchStats, offsets: dict[int, tuple[int, int]]
+    ) -> None:
+        row = {
+            "query_id": self.query_id,
+            "batch_id": batch_id,
+            "started_at": started,
+            "finished_at": datetime.now(UTC),
+            "kafka_records": stats.kafka_records,
+            "silver_new": stats.silver_new,
+            "replays_collapsed": stats.kafka_records - stats.silver_new - stats.quarantined,
+            "quarantined": stats.quarantined,
+            "late_events": stats.late_events,
+            "max_event_time": stats.max_event_time,
+            "partition_high_marks": stats.partition_high_marks,
+            "watermark": stats.watermark,
+            "offsets": json.dumps(
+                {str(partition): list(span) for partition, span in sorted(offsets.items())}
+            ),
+        }
+        frame = self.spark.createDataFrame([row], AUDIT_STREAM_BATCHES.schema)
+        append_once(frame, self.paths[AUDIT_STREAM_BATCHES], f"{self.query_id}:audit", batch_id)
+
+    def _publish_windows(self, increments: DataFrame, window_dates: list[object]) -> None:
+        """The windows this batch changed, with their totals after it, to the gold topic (absolute values,
+        keyed by product and window: a repeat is harmless to consumers)."""
+        keys = increments.select("product_id", "window_start")
+        totals = (
+            self.spark.read.format("delta")
+            .load(self.paths[GOLD_PRODUCT_SALES])
+            .where(F.col("window_date").isin(window_dates))
+            .join(keys, ["product_id", "window_start"])
+        )
+        payload = totals.select(
+            F.concat_ws(
+                "|",
+                F.col("product_id").cast("string"),
+                F.date_format("window_start", "yyyy-MM-dd'T'HH:mm:ss'Z'"),
+            ).alias("key"),
+            F.to_json(
+                F.struct(
+                    "product_id",
+                    F.date_format("window_start", "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("window_start"),
+                    F.date_format("window_end", "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("window_end"),
+                    F.col("revenue").cast("string").alias("revenue"),
+                    "units",
+                    "distinct_buyers",
+                    F.date_format("updated_at", "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").alias("updated_at"),
+                )
+            ).alias("value"),
+        )
+        kafka = self.settings.kafka
+        (
+            payload.write.format("kafka")
+            .option("kafka.bootstrap.servers", kafka.bootstrap_servers)
+            .option("topic", kafka.gold_sales_topic)
+            .save()
+        )
+
+
+def start_medallion(spark: SparkSession, settings: Settings) -> StreamingQuery:
+    """Creates the tables if needed and starts the query; returns at once."""
+    for table in MEDALLION_TABLES:
+        ensure_table(spark, settings, table)
+    kafka = settings.kafka
+    records = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", kafka.bootstrap_servers)
+        .option("subscribe", kafka.raw_topic)
+        .option("startingOffsets", "earliest")
+        # Only what the producer's transactions committed: a file is all in, or not yet at all.
+        .option("kafka.isolation.level", "read_committed")
+        .option("maxOffsetsPerTrigger", settings.spark.max_offsets_per_trigger)
+        .load()
+    )
+    writer = MedallionBatchWriter(spark, settings)
+    query = (
+        records.writeStream.queryName(QUERY_NAME)
+        .foreachBatch(writer)
+        .option("checkpointLocation", settings.checkpoint_path(QUERY_NAME))
+        .trigger(processingTime=spark_duration(settings.spark.trigger_interval.total_seconds()))
+        .start()
+    )
+    writer.bind(query)
+    return query

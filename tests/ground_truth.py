@@ -1,0 +1,52 @@
+"""Expected medallion contents computed independently of Spark: straight from the landing files, with
+pandas and the Python rule interpreter."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from salesinsights.rules import Stage, violations
+from salesinsights.schema import CSV_COLUMNS, CSV_HEADER
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Expected:
+    valid_rows: int
+    invalid_rows: int
+    daily: pd.DataFrame  # event_date (str), product_id, revenue (Decimal), units
+
+
+def expected_from_files(paths: Iterable[Path]) -> Expected:
+    valid: list[dict[str, str | None]] = []
+    invalid = 0
+    for path in paths:
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8", newline="") as stream:
+            for number, fields in enumerate(csv.reader(stream), start=1):
+                if number == 1 and ",".join(fields) == CSV_HEADER:
+                    continue
+                row = {column: (value or None) for column, value in zip(CSV_COLUMNS, fields, strict=True)}
+                if violations(row, frozenset(Stage)):
+                    invalid += 1
+                    continue
+                valid.append(row)
+    frame = pd.DataFrame(valid, columns=list(CSV_COLUMNS))
+    purchases = frame[frame["event_type"] == "purchase"].copy()
+    purchases["event_date"] = purchases["event_time"].str[:10]
+    purchases["product_id"] = purchases["product_id"].astype("int64")
+    purchases["price"] = [Decimal(text).quantize(CENT, ROUND_HALF_UP) for text in purchases["price"]]
+    daily = (
+        purchases.groupby(["event_date", "product_id"])
+        .agg(revenue=("price", lambda prices: sum(prices, Decimal(0))), units=("price", "size"))
+        .reset_index()
+    )
+    return Expected(len(valid), invalid, daily)

@@ -1,0 +1,86 @@
+"""Every DAG in dags/ imports cleanly and carries what the team relies on: an owner, tags, documentation and
+a schedule. A DAG that is deliberately manual-only (schedule=None) says so with the tag ``manual``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import REPO
+
+DAGS_FOLDER = REPO / "dags"
+MANUAL_TAG = "manual"
+
+
+@pytest.fixture(scope="module")
+def dag_bag(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    # A throwaway Airflow home, so parsing never creates or reads a developer's ~/airflow. (If Airflow was
+    # imported earlier in this session it keeps its configuration, which is fine for parsing.)
+    saved = {key: os.environ.get(key) for key in ("AIRFLOW_HOME", "AIRFLOW__CORE__LOAD_EXAMPLES")}
+    os.environ["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow_home"))
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    try:
+        # Airflow 3.3: the file-parsing DagBag lives in airflow.dag_processing; given a folder it loads only
+        # that folder (example DAGs are never mixed in).
+        from airflow.dag_processing.dagbag import DagBag
+
+        yield DagBag(dag_folder=DAGS_FOLDER, safe_mode=False)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_no_import_errors(dag_bag: Any) -> None:
+    assert dag_bag.import_errors == {}, "\n\n".join(
+        f"{path}:\n{error}" for path, error in dag_bag.import_errors.items()
+    )
+
+
+def test_every_dag_file_defines_a_dag(dag_bag: Any) -> None:
+    files_with_dags = {Path(dag.fileloc).resolve() for dag in dag_bag.dags.values()}
+    dag_files = {path.resolve() for path in DAGS_FOLDER.glob("*.py") if not path.name.startswith("_")}
+    assert dag_files <= files_with_dags, f"no DAG in {sorted(map(str, dag_files - files_with_dags))}"
+
+
+def test_expected_dags_present(dag_bag: Any) -> None:
+    assert "file_drop" in dag_bag.dag_ids
+
+
+def test_dags_are_documented_owned_tagged_and_scheduled(dag_bag: Any) -> None:
+    problems = []
+    for dag_id, dag in sorted(dag_bag.dags.items()):
+        if not (dag.doc_md or "").strip():
+            problems.append(f"{dag_id}: no doc_md")
+        if not dag.tags:
+            problems.append(f"{dag_id}: no tags")
+        for task in dag.tasks:
+            if not task.owner or task.owner.lower() == "airflow":  # "airflow" is Airflow's default
+                problems.append(f"{dag_id}.{task.task_id}: no owner")
+        if dag.schedule is None and MANUAL_TAG not in dag.tags:
+            problems.append(f"{dag_id}: no schedule (tag it '{MANUAL_TAG}' if it is manual-only)")
+    assert not problems, "\n".join(problems)
+
+
+def test_no_cycles(dag_bag: Any) -> None:
+    for dag in dag_bag.dags.values():
+        dag.check_cycle()  # raises AirflowDagCycleException
+
+
+def test_file_drop_shape(dag_bag: Any) -> None:
+    dag = dag_bag.dags["file_drop"]
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert set(dag.params.keys()) >= {"replay_from", "replay_to"}
+    for name in ("replay_from", "replay_to"):
+        param = dag.params.get_param(name)
+        assert param.value is None
+        assert param.description
+    assert [task.task_id for task in dag.tasks] == ["drop"]
+    assert all(task.retries >= 1 for task in dag.tasks)
