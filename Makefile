@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SETUP_STAMP := $(VENV)/.setup-$(shell cat requirements.lock pyproject.toml jvm/*/pom.xml 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: help setup up down status logs test test-unit lint generate clean
+.PHONY: help setup up down status logs test test-unit lint generate maintenance bench-stream bench-freshness clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ $(SETUP_STAMP):
 	scripts/fetch_jars.sh
 	@rm -f $(VENV)/.setup-* && touch $@
 
-up: setup ## Start Kafka, the producer and Airflow in the background; returns once all are healthy
+up: setup ## Start Kafka, producer, streaming job and Airflow in the background; returns once healthy
 	scripts/up.sh
 
 down: ## Stop everything cleanly, whatever state it is in
@@ -46,6 +46,15 @@ test: setup lint ## Lint, type check, unit and end-to-end tests (what CI runs)
 
 generate: setup ## Write the synthetic five months as monthly CSV files (SCALE=0.1 for a tenth)
 	$(PY) -m salesinsights.cli generate $(if $(SCALE),--scale $(SCALE))
+
+maintenance: setup ## Compact and vacuum the Delta tables now (what the nightly delta_maintenance DAG does)
+	$(PY) jobs/delta_maintenance.py
+
+bench-stream: setup ## Streaming throughput and micro-batch durations (DAYS=3, SCALE=1.0)
+	$(PY) -m salesinsights.bench.stream $(if $(DAYS),--days $(DAYS)) $(if $(SCALE),--scale $(SCALE))
+
+bench-freshness: setup ## Seconds from landing file to purchase in the dashboard API (platform up; RATE=5000 DURATION=60)
+	$(PY) -m salesinsights.dashboard.bench_freshness $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION))
 
 clean: down ## Remove runtime data (data/); keeps .venv and jars
 	rm -rf data

@@ -27,7 +27,10 @@ def main() -> None:
     query = start_medallion(spark, settings)
     while query.isActive:
         query.awaitTermination(1)
-        write_health(query, settings.run_dir)
+        try:
+            write_health(query, settings.run_dir)
+        except (OSError, ValueError, TypeError):  # a health report must never stop the stream
+            logging.exception("could not write the health file")
         if stop_requested.is_set() and not query.status["isTriggerActive"]:
             query.stop()
     write_health(query, settings.run_dir)

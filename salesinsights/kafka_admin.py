@@ -73,6 +73,13 @@ def ensure_topics(kafka: KafkaSettings) -> list[str]:
     return changes
 
 
+def delete_topics(kafka: KafkaSettings) -> None:
+    """Deletes the project's topics (what a benchmark created for itself)."""
+    names = [spec.name for spec in topic_specs(kafka)]
+    for future in admin_client(kafka).delete_topics(names, operation_timeout=30).values():
+        future.result()
+
+
 def topic_record_counts(kafka: KafkaSettings) -> dict[str, int]:
     """Records held per project topic (end offset minus start offset; transaction markers included)."""
     consumer = Consumer(

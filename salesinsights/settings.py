@@ -174,6 +174,18 @@ def get_settings() -> Settings:
     return Settings()
 
 
+def child_environment(data_dir: Path, kafka: KafkaSettings, **extra: str) -> dict[str, str]:
+    """The environment for a child process (a script, a job, a service) that must use this data folder and
+    these Kafka settings, whatever the parent's own configuration: its SALESINSIGHTS_, SI_ and Airflow
+    variables are left out."""
+    inherited = ("SALESINSIGHTS_", "SI_", "AIRFLOW_", "AIRFLOW__")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(inherited)}
+    env[f"{ENV_PREFIX}DATA_DIR"] = str(data_dir)
+    for name, value in kafka.model_dump().items():
+        env[f"{ENV_PREFIX}KAFKA__{name.upper()}"] = str(value)
+    return env | extra
+
+
 def shell_exports(settings: Settings) -> str:
     """The settings the service scripts need, as ``export NAME=value`` lines for ``eval``."""
     values = {

@@ -16,7 +16,7 @@ cd "$SI_HOME" || exit 1
 # The parts, in start order: the API server first, as tasks report to it (stop order: see stop()).
 PARTS=(api-server scheduler dag-processor triggerer)
 # DAGs unpaused by `start`; every other DAG stays paused until someone unpauses it.
-UNPAUSE_DAGS=(file_drop)
+UNPAUSE_DAGS=(file_drop streaming_supervisor delta_maintenance)
 ADMIN_USER="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS%%:*}"
 PASSWORDS_FILE="$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"
 START_TIMEOUT="${SI_AIRFLOW_START_TIMEOUT:-180}"

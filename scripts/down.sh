@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `make down`: stops the file drop first, then the producer (its file in flight completes), then the broker.
+# `make down`: Airflow first (so neither the file drop nor the stream supervisor acts meanwhile), then the
+# stream (its micro-batch in flight completes), the producer (its file in flight completes), the broker.
 source "$(dirname "$0")/lib.sh"
 here="$(dirname "$0")"
 status=0
-"$here/airflow.sh" stop || status=1
-"$here/producer.sh" stop || status=1
-"$here/kafka.sh" stop || status=1
+for service in airflow dashboard streaming producer kafka; do
+  "$here/$service.sh" stop || status=1
+done
 exit $status

@@ -51,3 +51,18 @@ wait_for() { # DESCRIPTION TIMEOUT_SECONDS COMMAND... -> polls COMMAND until it 
     sleep 1
   done
 }
+
+fresh_file() { # FILE MAX_AGE_SECONDS -> whether FILE exists and was rewritten within MAX_AGE_SECONDS
+  [ -f "$1" ] && [ $(($(date +%s) - $(stat -c %Y "$1"))) -lt "$2" ]
+}
+
+report_status() { # NAME STATUS_FILE HEALTH_COMMAND... -> one status line; exits 3 when the service is down
+  local name="$1" status_file="$2" pid state; shift 2
+  if pid=$(pid_of "$name"); then
+    state=$("$@" && echo healthy || echo "not reporting")
+    echo "$name: running (pid $pid), $state: $(cat "$status_file" 2>/dev/null)"
+  else
+    echo "$name: stopped"
+    exit 3
+  fi
+}

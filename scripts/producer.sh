@@ -4,7 +4,7 @@ source "$(dirname "$0")/lib.sh"
 status_file="$SI_RUN_DIR/producer.status.json"
 
 healthy() { # the producer rewrites its status file at least every poll interval
-  [ -f "$status_file" ] && [ $(($(date +%s) - $(stat -c %Y "$status_file"))) -lt 30 ]
+  fresh_file "$status_file" 30
 }
 
 case "${1:-}" in
@@ -18,13 +18,6 @@ case "${1:-}" in
     # SIGTERM lets the file in flight finish its transaction.
     stop_service producer 120
     ;;
-  status)
-    if pid=$(pid_of producer); then
-      state=$(healthy && echo healthy || echo "not reporting")
-      echo "producer: running (pid $pid), $state: $(cat "$status_file" 2>/dev/null)"
-    else
-      echo "producer: stopped"; exit 3
-    fi
-    ;;
+  status) report_status producer "$status_file" healthy ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

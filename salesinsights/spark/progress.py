@@ -12,18 +12,22 @@ from pyspark.sql.streaming import StreamingQuery
 STATUS_FILE = "streaming.status.json"
 
 
+def _offsets(value: object) -> dict[str, dict[str, int]]:
+    """A progress report's offsets: JSON text or already parsed; absent before the first batch."""
+    parsed = json.loads(value) if isinstance(value, str) else value
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def kafka_lag(progress: dict[str, Any]) -> int | None:
     """Records in the topic that the query has not yet processed (latest minus end offsets)."""
     total = 0
     for source in progress.get("sources", []):
-        latest, end = source.get("latestOffset"), source.get("endOffset")
-        if not latest or not end:
+        latest, end = _offsets(source.get("latestOffset")), _offsets(source.get("endOffset"))
+        if not latest:
             return None
-        latest_offsets = json.loads(latest) if isinstance(latest, str) else latest
-        end_offsets = json.loads(end) if isinstance(end, str) else end
-        for topic, partitions in latest_offsets.items():
+        for topic, partitions in latest.items():
             for partition, offset in partitions.items():
-                total += max(int(offset) - int(end_offsets.get(topic, {}).get(partition, 0)), 0)
+                total += max(int(offset) - int(end.get(topic, {}).get(partition, 0)), 0)
     return total
 
 

@@ -32,6 +32,10 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
+        # Concurrent jobs (gold beside the archive's writes) share the cores instead of queueing.
+        "spark.scheduler.mode": "FAIR",
+        # MERGE sources here are checkpointed DataFrames already; Delta need not materialise them again.
+        "spark.databricks.delta.merge.materializeSource": "none",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         # Small local tables: Delta's default of 50 partitions for reading a table's log costs seconds.

@@ -13,9 +13,10 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -67,6 +68,37 @@ class BatchStats:
     step_seconds: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class BatchOverview:
+    """What one aggregation over the parsed batch tells: its Kafka offsets, sizes and event dates."""
+
+    offsets: dict[int, tuple[int, int]]
+    records: int
+    quarantined: int
+    event_dates: list[date]
+
+    @classmethod
+    def of(cls, parsed: DataFrame) -> BatchOverview:
+        valid = F.size("reasons") == 0
+        rows = (
+            parsed.groupBy("kafka_partition")
+            .agg(
+                F.min("kafka_offset").alias("first"),
+                F.max("kafka_offset").alias("last"),
+                F.count(F.lit(1)).alias("records"),
+                F.count_if(~valid).alias("quarantined"),
+                F.collect_set(F.when(valid, F.to_date("event_time"))).alias("dates"),
+            )
+            .collect()
+        )
+        return cls(
+            offsets={row["kafka_partition"]: (row["first"], row["last"]) for row in rows},
+            records=sum(row["records"] for row in rows),
+            quarantined=sum(row["quarantined"] for row in rows),
+            event_dates=sorted({day for row in rows for day in row["dates"]}),
+        )
+
+
 class MedallionBatchWriter:
     """The foreachBatch function. Holds the event-time high-water mark between batches."""
 
@@ -79,6 +111,7 @@ class MedallionBatchWriter:
         self._watermark: PartitionWatermark | None = None
         self.last_stats: BatchStats | None = None
         self._step_seconds: dict[str, float] = {}
+        self._archive_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-writes")
 
     def bind(self, query: StreamingQuery) -> None:
         """The query id (kept in the checkpoint, so stable across restarts) scopes the idempotent writes."""
@@ -89,17 +122,17 @@ class MedallionBatchWriter:
         self._query_known.wait()
         started = datetime.now(UTC)
         clock = time.monotonic()
+        self._step_seconds = {}
+        # Both kept: bronze needs the records as received, everything else their parsed form.
         records = records.persist()
+        parsed = parse_records(records).persist()
         try:
-            offsets = {
-                row["partition"]: (row["first"], row["last"])
-                for row in records.groupBy("partition")
-                .agg(F.min("offset").alias("first"), F.max("offset").alias("last"))
-                .collect()
-            }
-            if offsets:
-                self._write_batch(records, batch_id, offsets, started)
+            with self._step("parse"):
+                overview = BatchOverview.of(parsed)
+            if overview.records:  # a batch can hold nothing but transaction markers
+                self._write_batch(records, parsed, overview, batch_id, started)
         finally:
+            parsed.unpersist()
             records.unpersist()
         log.info("batch %d: %s in %.2fs", batch_id, self.last_stats, time.monotonic() - clock)
 
@@ -110,19 +143,17 @@ class MedallionBatchWriter:
         self._step_seconds[name] = round(time.monotonic() - started, 3)
 
     def _write_batch(
-        self, records: DataFrame, batch_id: int, offsets: dict[int, tuple[int, int]], started: datetime
+        self, records: DataFrame, parsed: DataFrame, overview: BatchOverview, batch_id: int, started: datetime
     ) -> None:
         spark, paths, mark = self.spark, self.paths, f"{self.query_id}:{batch_id}"
-        self._step_seconds = {}
-        with self._step("parse"):
-            parsed = parse_records(records).persist()
-            valid = medallion.valid_events(parsed, started)
-            dates = sorted(row["event_date"] for row in valid.select("event_date").distinct().collect())
         with self._step("first_arrivals"):
             silver_before = medallion.from_other_batches(
-                spark.read.format("delta").load(paths[SILVER_EVENTS]).where(F.col("event_date").isin(dates)),
-                offsets,
+                spark.read.format("delta")
+                .load(paths[SILVER_EVENTS])
+                .where(F.col("event_date").isin(overview.event_dates)),
+                overview.offsets,
             )
+            valid = medallion.valid_events(parsed, started)
             # Materialised, lineage cut: recomputing it after silver's append would find nothing new.
             new_events = medallion.first_arrivals(valid, silver_before).localCheckpoint(eager=True)
             watermark = self._watermark_before(batch_id)
@@ -133,13 +164,17 @@ class MedallionBatchWriter:
                 .collect()
             )
             high_marks = {row["kafka_partition"]: row["high"] for row in per_partition}
-        with self._step("gold_windows"):
             window_increments = medallion.window_sales(
                 new_events, spark_duration(self.settings.spark.window.total_seconds()), watermark
             ).localCheckpoint(eager=True)
             window_dates = [
                 row["window_date"] for row in window_increments.select("window_date").distinct().collect()
             ]
+        # The archive's writes run beside gold's, so that a purchase waits for nothing but its own window.
+        archive = self._archive_pool.submit(
+            self._write_archive, records, parsed, new_events, overview, batch_id, started
+        )
+        with self._step("gold_windows"):
             if window_dates:
                 add_increments(
                     spark,
@@ -151,48 +186,59 @@ class MedallionBatchWriter:
                     "window_date",
                     window_dates,
                 )
-        with self._step("silver"):
-            append_once(new_events, paths[SILVER_EVENTS], f"{self.query_id}:silver", batch_id)
-        with self._step("gold_daily"):
-            if dates:
-                add_increments(
-                    spark,
-                    paths[GOLD_PRODUCT_SALES_DAILY],
-                    medallion.daily_product_sales(new_events),
-                    ("event_date", "product_id"),
-                    DAILY_UPDATES,
-                    mark,
-                    "event_date",
-                    dates,
-                )
-        with self._step("bronze"):
-            bronze = medallion.bronze_rows(records, started)
-            append_once(bronze, paths[BRONZE_EVENTS], f"{self.query_id}:bronze", batch_id)
-        with self._step("quarantine"):
-            quarantine = medallion.quarantine_rows(parsed, started).persist()
-            quarantined = quarantine.count()
-            if quarantined:
-                append_once(quarantine, paths[SILVER_QUARANTINE], f"{self.query_id}:quarantine", batch_id)
+        archive.result()
         stats = BatchStats(
-            kafka_records=records.count(),
+            kafka_records=overview.records,
             silver_new=sum(row["rows"] for row in per_partition),
-            quarantined=quarantined,
+            quarantined=overview.quarantined,
             late_events=sum(row["late"] for row in per_partition),
             max_event_time=max(high_marks.values(), default=None),
             partition_high_marks=high_marks,
             watermark=watermark,
             step_seconds=self._step_seconds,
         )
+        # Last: a batch's audit row says that everything it wrote is committed.
         with self._step("audit"):
-            self._record_batch(batch_id, started, stats, offsets)
+            self._record_batch(batch_id, started, stats, overview.offsets)
         with self._step("publish"):
             if window_dates:
                 self._publish_windows(window_increments, window_dates)
-        parsed.unpersist()
-        quarantine.unpersist()
         assert self._watermark is not None
         self._watermark.advance(high_marks)
         self.last_stats = stats
+
+    def _write_archive(
+        self,
+        records: DataFrame,
+        parsed: DataFrame,
+        new_events: DataFrame,
+        overview: BatchOverview,
+        batch_id: int,
+        started: datetime,
+    ) -> None:
+        """silver, the daily gold table, bronze and the quarantine: each idempotent for the batch."""
+        app = self.query_id
+        with self._step("silver"):
+            append_once(new_events, self.paths[SILVER_EVENTS], f"{app}:silver", batch_id)
+        with self._step("gold_daily"):
+            if overview.event_dates:
+                add_increments(
+                    self.spark,
+                    self.paths[GOLD_PRODUCT_SALES_DAILY],
+                    medallion.daily_product_sales(new_events),
+                    ("event_date", "product_id"),
+                    DAILY_UPDATES,
+                    f"{app}:{batch_id}",
+                    "event_date",
+                    overview.event_dates,
+                )
+        with self._step("bronze"):
+            bronze = medallion.bronze_rows(records, started)
+            append_once(bronze, self.paths[BRONZE_EVENTS], f"{app}:bronze", batch_id)
+        with self._step("quarantine"):
+            if overview.quarantined:
+                quarantine = medallion.quarantine_rows(parsed, started)
+                append_once(quarantine, self.paths[SILVER_QUARANTINE], f"{app}:quarantine", batch_id)
 
     def _watermark_before(self, batch_id: int) -> datetime | None:
         """The watermark after every batch before this one. Read from the audit table once per process

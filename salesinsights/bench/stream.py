@@ -1,0 +1,115 @@
+"""`make bench-stream`: sustained throughput of the streaming medallion and its micro-batch durations.
+
+Drops a large slice of generated source days, produces it to fresh topics on the configured broker (started
+if needed), then runs the streaming application on it from the first offset to the last and reads the
+figures from its audit table. Data goes to <data>/bench/stream-<time>, removed afterwards unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+
+from salesinsights.kafka_admin import delete_topics, ensure_topics
+from salesinsights.kafka_io import read_topic
+from salesinsights.lake import processed_records, read_table
+from salesinsights.landing import drop_range
+from salesinsights.producer.service import LandingProducer
+from salesinsights.settings import Settings, SourceSettings, child_environment, get_settings
+from salesinsights.spark.tables import AUDIT_STREAM_BATCHES
+
+
+def bench_settings(base: Settings, days: int, scale: float) -> Settings:
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    kafka = base.kafka.model_copy(
+        update={
+            name: f"bench-{stamp}.{getattr(base.kafka, name)}"
+            for name in ("raw_topic", "dead_letter_topic", "gold_sales_topic", "files_done_topic")
+        }
+    )
+    source = SourceSettings(
+        scale=scale, start=date(2019, 10, 1), end=date(2019, 10, 1) + timedelta(days=days)
+    )
+    return base.model_copy(
+        update={
+            "data_dir": base.data / "bench" / f"stream-{stamp}",
+            "lake_root": None,
+            "checkpoint_root": None,
+            "kafka": kafka,
+            "source": source,
+        }
+    )
+
+
+def batch_figures(audit: pd.DataFrame) -> dict[str, float]:
+    audit = audit.sort_values("batch_id")
+    durations = (audit["finished_at"] - audit["started_at"]).dt.total_seconds()
+    span = (audit["finished_at"].max() - audit["started_at"].min()).total_seconds()
+    events = int(audit["kafka_records"].sum())
+    return {
+        "stream_events": events,
+        "stream_batches": len(audit),
+        "stream_eps": round(events / span, 1),
+        "batch_p50_s": round(float(durations.quantile(0.5)), 2),
+        "batch_p95_s": round(float(durations.quantile(0.95)), 2),
+        "batch_max_s": round(float(durations.max()), 2),
+        "events_per_batch_p50": int(audit["kafka_records"].quantile(0.5)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--days", type=int, default=3, help="source days to replay (from 2019-10-01)")
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0: real volume, ~135k events a day")
+    parser.add_argument("--keep", action="store_true", help="keep the bench data folder")
+    args = parser.parse_args(argv)
+    # A SIGTERM (or Ctrl-C) still stops the streaming child and cleans up, through the finally blocks.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    base = get_settings()
+    settings = bench_settings(base, args.days, args.scale)
+    subprocess.run([str(base.home / "scripts" / "kafka.sh"), "start"], check=True)
+    ensure_topics(settings.kafka)
+
+    drop_range(settings, settings.source.start, settings.source.end - timedelta(days=1))
+    producer = LandingProducer(settings, transactional_id=f"bench-{settings.kafka.raw_topic}")
+    for path in producer.pending_files():
+        producer.produce_file(path)
+    total = len(read_topic(settings.kafka, settings.kafka.raw_topic, timeout_s=300))
+    print(f"replaying {total:,} events ({args.days} days at scale {args.scale}) through the stream")
+
+    log_path = settings.data / "streaming.log"
+    with log_path.open("ab") as log:
+        stream = subprocess.Popen(
+            [sys.executable, str(base.home / "jobs" / "streaming_medallion.py")],
+            env=child_environment(settings.data, settings.kafka, PYSPARK_PYTHON=sys.executable),
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            while (done := processed_records(settings)) < total:
+                if stream.poll() is not None:
+                    raise SystemExit(f"the streaming application exited early; see {log_path}")
+                print(f"\r  processed {done:,} / {total:,}", end="", flush=True)
+                time.sleep(2)
+            print()
+        finally:
+            stream.send_signal(signal.SIGTERM)
+            stream.wait(180)
+
+    figures = batch_figures(read_table(settings, AUDIT_STREAM_BATCHES))
+    if not args.keep:
+        shutil.rmtree(settings.data, ignore_errors=True)
+        delete_topics(settings.kafka)
+    print(" ".join(f"{key}={value}" for key, value in figures.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

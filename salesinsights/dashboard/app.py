@@ -1,0 +1,75 @@
+"""The dashboard service: the API's routes, the page and its assets, the background brand refresh, and one
+format for invalid requests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from salesinsights.dashboard.api import OverviewCache, router
+from salesinsights.dashboard.brands import BrandCatalogue, BrandRefresher
+from salesinsights.dashboard.reader import GoldReader
+from salesinsights.settings import Settings, get_settings
+
+STATIC = Path(__file__).parent / "static"
+
+
+async def invalid_request(request: Request, error: Exception) -> JSONResponse:
+    """422 with one readable sentence per bad parameter, and the same as a list."""
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        {
+            "parameter": ".".join(str(part) for part in problem["loc"][1:]) or str(problem["loc"][0]),
+            "location": problem["loc"][0],
+            "message": problem["msg"],
+            "input": problem.get("input"),
+        }
+        for problem in error.errors()
+    ]
+    sentence = "; ".join(f"{p['parameter']}: {p['message']} (got {p['input']!r})" for p in problems)
+    return JSONResponse(
+        status_code=422,
+        content=jsonable_encoder({"detail": f"invalid request: {sentence}", "problems": problems}),
+    )
+
+
+def create_app(settings: Settings | None = None, brand_refresh_seconds: float = 60.0) -> FastAPI:
+    settings = settings or get_settings()
+    reader = GoldReader(settings)
+    catalogue = BrandCatalogue(settings.table_path("silver", "events"))
+    refresher = BrandRefresher(catalogue, brand_refresh_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        refresher.start()
+        yield
+        refresher.stop()
+
+    # No /docs or /redoc: their pages load scripts from a CDN, and this service must work offline.
+    app = FastAPI(
+        title="SalesInsights live sales",
+        version="1",
+        summary="Per-product sales from the gold Delta tables, seconds after the purchase.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.reader = reader
+    app.state.catalogue = catalogue
+    app.state.overviews = OverviewCache()
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return app

@@ -1,0 +1,185 @@
+"""The JSON API's response models (they make the OpenAPI document). Money is a number in the shop's currency,
+exact to the cent; times are UTC. "Event time" is when the shop's event happened (2019–2020 in the replayed
+data set); "wall clock" is when this platform did something."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Problem(BaseModel):
+    """400: parameters that are well-formed but contradictory or unknown."""
+
+    detail: str
+
+
+class ParameterProblem(BaseModel):
+    parameter: str
+    location: str = Field(description="query or path")
+    message: str
+    input: object = None
+
+
+class InvalidRequest(BaseModel):
+    """422: parameters that do not parse or are out of range; `detail` says it in one sentence."""
+
+    detail: str
+    problems: list[ParameterProblem]
+
+
+class SortKey(StrEnum):
+    revenue = "revenue"
+    units = "units"
+
+
+class RankBy(StrEnum):
+    product = "product"
+    brand = "brand"
+
+
+class WindowSpan(BaseModel):
+    first_window_start: datetime = Field(description="Event time: start of the span's first window.")
+    last_window_start: datetime = Field(description="Event time: start of the span's last window.")
+    end: datetime = Field(description="Event time: end of the span's last window.")
+    windows: int
+    window_seconds: int
+
+
+class ProductSales(BaseModel):
+    product_id: int
+    brand: str | None
+    revenue: float
+    units: int
+    buyers: int = Field(description="Distinct buyers over the span.")
+    windows: int = Field(description="Windows of the span in which the product sold.")
+
+
+class SalesResponse(BaseModel):
+    span: WindowSpan | None = Field(description="None while gold has no window yet.")
+    revenue: float = Field(description="All products of the span, not only those listed.")
+    units: int
+    products_total: int = Field(description="Products that sold in the span (before the limit).")
+    products: list[ProductSales]
+
+
+class TopEntry(BaseModel):
+    rank: int
+    key: str = Field(description="The product id or the brand.")
+    product_id: int | None = None
+    brand: str | None = None
+    revenue: float
+    units: int
+    products: int = Field(default=1, description="Products behind the entry (a brand's products that sold).")
+
+
+class TopResponse(BaseModel):
+    by: RankBy
+    day: date | None = Field(description="Event date ranked: all its purchases, late ones included.")
+    entries: list[TopEntry]
+    unbranded_revenue: float | None = Field(
+        default=None, description="By brand: revenue of products whose brand is unknown (not ranked)."
+    )
+
+
+class SeriesPoint(BaseModel):
+    window_start: datetime
+    window_end: datetime
+    revenue: float
+    units: int
+    buyers: int
+
+
+class DayTotals(BaseModel):
+    revenue: float
+    units: int
+    views: int
+    carts: int
+    removals: int
+    purchases: int
+
+
+class ProductSeriesResponse(BaseModel):
+    product_id: int
+    brand: str | None
+    day: date | None
+    points: list[SeriesPoint] = Field(description="The product's windows of the day that have purchases.")
+    day_totals: DayTotals | None = Field(
+        description="From gold.product_sales_daily, late purchases included."
+    )
+
+
+class TimelinePoint(BaseModel):
+    start: datetime
+    revenue: float
+    units: int
+
+
+class TimelineResponse(BaseModel):
+    day: date | None
+    bucket_minutes: int
+    revenue: float
+    points: list[TimelinePoint]
+
+
+class FunnelResponse(BaseModel):
+    day: date | None
+    views: int
+    carts: int
+    removals: int
+    purchases: int
+    view_to_cart: float | None = Field(description="carts / views")
+    cart_to_purchase: float | None = Field(description="purchases / carts")
+    view_to_purchase: float | None = Field(description="purchases / views")
+
+
+class Freshness(BaseModel):
+    gold_updated_at: datetime | None = Field(description="Wall clock: the newest gold update.")
+    gold_age_seconds: float | None = Field(description="Wall clock: seconds since the newest gold update.")
+    newest_window_start: datetime | None = Field(description="Event time: the newest purchase window.")
+    newest_window_end: datetime | None
+    newest_event_time: datetime | None = Field(description="Event time: the stream's newest event, any type.")
+    watermark: datetime | None = Field(description="Event time: purchases before it count as late.")
+
+
+class StreamStatus(BaseModel):
+    last_batch_id: int | None
+    last_batch_finished_at: datetime | None = Field(description="Wall clock.")
+    records_per_second: float | None = Field(description="Kafka records processed per second, last minute.")
+    late_events_last_minute: int
+    quarantined_last_minute: int
+
+
+HealthStatus = Literal["ok", "waiting_for_gold", "stale"]
+
+
+class Health(BaseModel):
+    status: HealthStatus
+    message: str
+    server_time: datetime
+    table_versions: dict[str, int | None]
+    days_cached: list[date]
+    window_seconds: int | None
+    brands_known: int
+    brands_refreshed_at: datetime | None
+    freshness: Freshness
+    stream: StreamStatus
+
+
+class Overview(BaseModel):
+    """Everything the page shows, in one response."""
+
+    server_time: datetime
+    day: date | None
+    freshness: Freshness
+    stream: StreamStatus
+    recent: SalesResponse = Field(description="Per product over the newest windows.")
+    latest_window: SalesResponse = Field(description="Per product in the newest window.")
+    top_products: TopResponse
+    top_brands: TopResponse
+    timeline: TimelineResponse
+    funnel: FunnelResponse
+    day_totals: DayTotals | None

@@ -1,0 +1,179 @@
+"""The streaming medallion on a real broker, real Spark and real Delta tables: exact gold against ground
+truth computed from the files, quarantine reasons, late events, and SIGKILL at random moments."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from salesinsights.kafka_io import read_topic
+from salesinsights.lake import processed_records
+from salesinsights.lake import read_table as table
+from salesinsights.landing import SourceSlice, drop_slice
+from salesinsights.producer.service import LandingProducer
+from salesinsights.schema import CSV_HEADER
+from salesinsights.settings import Settings, SourceSettings
+from salesinsights.spark.tables import (
+    AUDIT_STREAM_BATCHES,
+    GOLD_PRODUCT_SALES,
+    GOLD_PRODUCT_SALES_DAILY,
+    SILVER_EVENTS,
+    SILVER_QUARANTINE,
+)
+from tests.ground_truth import expected_from_files
+from tests.support import platform_env
+
+pytestmark = pytest.mark.e2e
+
+
+def start_streaming(settings: Settings, max_offsets_per_trigger: int = 60_000) -> subprocess.Popen[bytes]:
+    env = platform_env(
+        settings.data,
+        settings.kafka,
+        PYSPARK_PYTHON=sys.executable,
+        SALESINSIGHTS_SPARK__MASTER="local[2]",
+        SALESINSIGHTS_SPARK__SHUFFLE_PARTITIONS="2",
+        SALESINSIGHTS_SPARK__MAX_OFFSETS_PER_TRIGGER=str(max_offsets_per_trigger),
+    )
+    log = (settings.data / "streaming.log").open("ab")
+    # A session of its own: the kill below takes the Spark JVM down with the Python driver, at once.
+    return subprocess.Popen(
+        [sys.executable, "jobs/streaming_medallion.py"],
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout_s}s waiting for {what}"
+        time.sleep(1)
+
+
+def produce(settings: Settings) -> None:
+    producer = LandingProducer(settings, transactional_id=f"test-{settings.kafka.raw_topic}")
+    for path in producer.pending_files():
+        producer.produce_file(path)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(180) == 0
+
+
+def assert_gold_matches_files(settings: Settings) -> None:
+    expected = expected_from_files(sorted(settings.archive_dir.iterdir()))
+    daily = table(settings, GOLD_PRODUCT_SALES_DAILY)
+    sold = daily[daily["units"] > 0]
+    actual = {
+        (str(row.event_date), int(row.product_id)): (Decimal(str(row.revenue)), int(row.units))
+        for row in sold.itertuples()
+    }
+    truth = {
+        (row.event_date, int(row.product_id)): (row.revenue, int(row.units))
+        for row in expected.daily.itertuples()
+    }
+    assert actual == truth
+    silver = table(settings, SILVER_EVENTS)
+    assert len(silver) == expected.valid_rows
+    assert silver["event_id"].is_unique
+    audit = table(settings, AUDIT_STREAM_BATCHES)
+    assert audit["kafka_records"].sum() == (
+        audit["silver_new"].sum() + audit["quarantined"].sum() + audit["replays_collapsed"].sum()
+    )
+    assert audit["silver_new"].sum() == expected.valid_rows
+
+
+DAY = SourceSlice(datetime(2019, 10, 2, tzinfo=UTC), datetime(2019, 10, 3, tzinfo=UTC))
+BAD_ROWS = {
+    "2019-10-02 10:00:00 UTC,refund,5881589,1487580005134238553,,b,2.50,42,s": "unknown_event_type",
+    "2019-10-02 10:00:01 UTC,purchase,5881589,1487580005134238553,,b,-2.50,42,s": "price_out_of_range",
+    "2019-10-02 10:00:02 UTC,purchase,,1487580005134238553,,b,2.50,42,s": "missing_product_id",
+    "2019-10-02 10:00:03 UTC,view,5881589,1487580005134238553,,b,2.50,,s": "missing_user_id",
+    "2099-10-02 10:00:03 UTC,view,5881589,1487580005134238553,,b,2.50,42,s": "event_from_future",
+}
+
+
+def test_gold_equals_ground_truth_bad_rows_are_quarantined_and_late_events_counted(
+    platform: Settings,
+) -> None:
+    settings = platform.model_copy(update={"source": SourceSettings(scale=1.5)})
+    drop_slice(settings, DAY)
+    (settings.landing_dir / "events_crafted.csv").write_text("\n".join([CSV_HEADER, *BAD_ROWS]) + "\n")
+    produce(settings)
+    committed = len(read_topic(settings.kafka, settings.kafka.raw_topic, timeout_s=120))
+    assert committed > 150_000
+
+    streaming = start_streaming(settings)
+    try:
+        wait_until(lambda: processed_records(settings) >= committed, 900, "the stream to catch up")
+        assert_gold_matches_files(settings)
+        quarantine = table(settings, SILVER_QUARANTINE)
+        times = [json.loads(raw)["event_time"] for raw in quarantine["raw_value"]]
+        assert dict(zip(times, quarantine["reason"], strict=True)) == {
+            row.split(",")[0]: reason for row, reason in BAD_ROWS.items()
+        }
+
+        late_before = table(settings, AUDIT_STREAM_BATCHES)["late_events"].sum()
+        # A purchase a day older than the newest event: behind the 10-minute watermark.
+        late_line = "2019-10-01 12:00:00 UTC,purchase,1,1487580005134238553,,b,7.00,42,late-session"
+        (settings.landing_dir / "events_late.csv").write_text(f"{CSV_HEADER}\n{late_line}\n")
+        produce(settings)
+        wait_until(lambda: processed_records(settings) >= committed + 1, 300, "the late event")
+        audit = table(settings, AUDIT_STREAM_BATCHES)
+        assert audit["late_events"].sum() == late_before + 1
+        silver = table(settings, SILVER_EVENTS)
+        assert (silver["user_session"] == "late-session").sum() == 1
+        windows = table(settings, GOLD_PRODUCT_SALES)
+        assert not (windows["product_id"] == 1).any(), "a late purchase must stay out of closed windows"
+        assert_gold_matches_files(settings)  # the daily table counts it
+    finally:
+        stop(streaming)
+
+
+def test_sigkill_at_random_moments_loses_and_repeats_nothing(platform: Settings) -> None:
+    settings = platform.model_copy(update={"source": SourceSettings(scale=1.0)})
+    quarters = [DAY.start + timedelta(hours=6 * n) for n in range(4)]
+    for start in quarters:
+        drop_slice(settings, SourceSlice(start, start + timedelta(hours=6)))
+    produce(settings)
+    committed = len(read_topic(settings.kafka, settings.kafka.raw_topic, timeout_s=120))
+    rng = random.Random(11)
+
+    for _ in range(3):
+        # Small batches, so that the replay spans several and a kill can land in any phase of one.
+        streaming = start_streaming(settings, max_offsets_per_trigger=12_000)
+        already = processed_records(settings)
+
+        def made_progress(process: subprocess.Popen[bytes] = streaming, before: int = already) -> bool:
+            return processed_records(settings) > before or process.poll() is not None
+
+        wait_until(made_progress, 600, "a batch")
+        assert processed_records(settings) < committed, (
+            "the replay ended before the third kill: use more data"
+        )
+        time.sleep(rng.uniform(0, 8))
+        assert streaming.poll() is None, "the streaming application stopped by itself"
+        os.killpg(streaming.pid, signal.SIGKILL)
+        streaming.wait(30)
+
+    streaming = start_streaming(settings)
+    try:
+        wait_until(lambda: processed_records(settings) >= committed, 900, "the stream to catch up")
+        assert processed_records(settings) == committed
+        assert_gold_matches_files(settings)
+    finally:
+        stop(streaming)
