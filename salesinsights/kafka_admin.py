@@ -76,7 +76,8 @@ def ensure_topics(kafka: KafkaSettings) -> list[str]:
 def delete_topics(kafka: KafkaSettings) -> None:
     """Deletes the project's topics (what a benchmark created for itself)."""
     names = [spec.name for spec in topic_specs(kafka)]
-    for future in admin_client(kafka).delete_topics(names, operation_timeout=30).values():
+    admin = admin_client(kafka)  # held until the futures resolve: a collected client cancels them
+    for future in admin.delete_topics(names, operation_timeout=30).values():
         future.result()
 
 

@@ -106,13 +106,6 @@ def window_sales(new_events: DataFrame, window: str, watermark: datetime | None)
     )
 
 
-def late_event_count(new_events: DataFrame, watermark: datetime | None) -> Column:
-    """Aggregate column: events of the batch older than the watermark."""
-    if watermark is None:
-        return F.lit(0).cast("long")
-    return F.count_if(F.col("event_time") < F.lit(watermark))
-
-
 def _count_type(event_type: str) -> Column:
     return F.count_if(F.col("event_type") == event_type)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -60,13 +59,3 @@ def build_spark(settings: Settings, app_name: str) -> SparkSession:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     return session
-
-
-def is_local_path(path: str) -> bool:
-    return "://" not in path or path.startswith("file://")
-
-
-def ensure_local_parent(path: str) -> None:
-    """Object stores need no folders; local paths get theirs created."""
-    if is_local_path(path):
-        Path(path.removeprefix("file://")).parent.mkdir(parents=True, exist_ok=True)
