@@ -43,8 +43,6 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.databricks.delta.properties.defaults.logRetentionDuration": retention,
         "spark.databricks.delta.properties.defaults.deletedFileRetentionDuration": retention,
         "spark.databricks.delta.retentionDurationCheck.enabled": "true",
-        # Executors must run the same Python as the driver (the venv), not whatever python3 is on PATH.
-        "spark.pyspark.python": os.environ.get("PYSPARK_PYTHON", sys.executable),
     }
     if spark.master.startswith("local"):
         # Nothing outside this machine needs the driver: keep its ports on the loopback address.
@@ -53,6 +51,9 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
 
 
 def build_spark(settings: Settings, app_name: str) -> SparkSession:
+    # Python workers must run the driver's interpreter (the venv), not whatever python3 is on PATH. PySpark
+    # reads this from the environment only; the spark.pyspark.python setting reaches spark-submit alone.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     for key, value in spark_conf(settings, app_name).items():
         builder = builder.config(key, value)
