@@ -48,6 +48,11 @@ class KafkaSettings(BaseModel):
     transaction_timeout_ms: int = Field(default=300_000, ge=10_000)
     broker_heap: str = "512m"
 
+    def with_topic_prefix(self, prefix: str) -> KafkaSettings:
+        """A copy whose topics carry the prefix: a run of its own on a shared broker (tests, benchmarks)."""
+        topics = ("raw_topic", "dead_letter_topic", "gold_sales_topic", "files_done_topic")
+        return self.model_copy(update={name: f"{prefix}.{getattr(self, name)}" for name in topics})
+
 
 class SourceSettings(BaseModel):
     """Where events come from: the calibrated generator, or the original data set's CSV files."""

@@ -33,15 +33,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSett
 @pytest.fixture
 def platform(kafka_broker: KafkaSettings, tmp_path: Path) -> Settings:
     """Settings of one test: its own data folder and its own topics on the session's broker."""
-    suffix = uuid.uuid4().hex[:8]
-    kafka = kafka_broker.model_copy(
-        update={
-            "raw_topic": f"events.raw.{suffix}",
-            "dead_letter_topic": f"events.dead_letter.{suffix}",
-            "gold_sales_topic": f"sales.product_window.{suffix}",
-            "files_done_topic": f"producer.files_done.{suffix}",
-        }
-    )
+    kafka = kafka_broker.with_topic_prefix(f"test-{uuid.uuid4().hex[:8]}")
     ensure_topics(kafka)
     return Settings(data_dir=tmp_path / "data", kafka=kafka)
 

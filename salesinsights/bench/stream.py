@@ -28,12 +28,7 @@ from salesinsights.spark.tables import AUDIT_STREAM_BATCHES
 
 def bench_settings(base: Settings, days: int, scale: float) -> Settings:
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    kafka = base.kafka.model_copy(
-        update={
-            name: f"bench-{stamp}.{getattr(base.kafka, name)}"
-            for name in ("raw_topic", "dead_letter_topic", "gold_sales_topic", "files_done_topic")
-        }
-    )
+    kafka = base.kafka.with_topic_prefix(f"bench-{stamp}")
     source = SourceSettings(
         scale=scale, start=date(2019, 10, 1), end=date(2019, 10, 1) + timedelta(days=days)
     )
