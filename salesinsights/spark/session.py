@@ -39,6 +39,8 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.ui.showConsoleProgress": "false",
         # Small local tables: Delta's default of 50 partitions for reading a table's log costs seconds.
         "spark.databricks.delta.snapshotPartitions": str(spark.shuffle_partitions),
+        # VACUUM lists and deletes files in this many tasks (Spark's default, 10,000, is a minute of no-ops).
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(spark.shuffle_partitions),
         # New tables keep history for time travel for the configured retention.
         "spark.databricks.delta.properties.defaults.logRetentionDuration": retention,
         "spark.databricks.delta.properties.defaults.deletedFileRetentionDuration": retention,
