@@ -6,7 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SETUP_STAMP := $(VENV)/.setup-$(shell cat requirements.lock pyproject.toml jvm/*/pom.xml 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: help setup up down status logs test test-unit lint generate maintenance bench-stream bench-freshness clean
+.PHONY: help setup up down status logs test test-unit lint generate maintenance clv dq expectations bench-stream \
+	bench-freshness bench-clv clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -50,11 +51,23 @@ generate: setup ## Write the synthetic five months as monthly CSV files (SCALE=0
 maintenance: setup ## Compact and vacuum the Delta tables now (what the nightly delta_maintenance DAG does)
 	$(PY) jobs/delta_maintenance.py
 
+clv: setup ## A nightly CLV run by hand on the latest silver data (AS_OF=YYYY-MM-DD, HORIZON=months)
+	$(PY) jobs/clv_nightly.py $(if $(AS_OF),--as-of $(AS_OF)) $(if $(HORIZON),--horizon-months $(HORIZON))
+
+dq: setup ## Validate the newest complete day of the archive (DAY=YYYY-MM-DD); exits non-zero on failure
+	$(PY) jobs/data_quality.py $(if $(DAY),--day $(DAY))
+
+expectations: setup ## Rewrite expectations/*.json from the rulebook and the suites' code
+	$(PY) -m salesinsights.quality.export
+
 bench-stream: setup ## Streaming throughput and micro-batch durations (DAYS=3, SCALE=1.0)
 	$(PY) -m salesinsights.bench.stream $(if $(DAYS),--days $(DAYS)) $(if $(SCALE),--scale $(SCALE))
 
 bench-freshness: setup ## Seconds from landing file to purchase in the dashboard API (platform up; RATE=5000 DURATION=60)
 	$(PY) -m salesinsights.dashboard.bench_freshness $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION))
+
+bench-clv: setup ## Whole CLV job on five months and on 10 %, and the RFM summary in Spark vs DuckDB
+	$(PY) -m salesinsights.clv.bench
 
 clean: down ## Remove runtime data (data/); keeps .venv and jars
 	rm -rf data

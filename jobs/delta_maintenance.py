@@ -1,4 +1,5 @@
-"""Spark entry point: compact and vacuum the medallion's Delta tables without disturbing the stream.
+"""Spark entry point: compact and vacuum the medallion's and the CLV's Delta tables without disturbing the
+stream.
 
 .venv/bin/python jobs/delta_maintenance.py [--no-vacuum] [--table silver.events ...]
 """
@@ -8,14 +9,17 @@ from __future__ import annotations
 import argparse
 import logging
 
+from salesinsights.clv.tables import CLV_TABLES
 from salesinsights.settings import get_settings
 from salesinsights.spark.maintenance import maintain
 from salesinsights.spark.session import build_spark
 from salesinsights.spark.tables import MEDALLION_TABLES
 
+MAINTAINED_TABLES = MEDALLION_TABLES + CLV_TABLES
+
 
 def main(argv: list[str] | None = None) -> int:
-    names = [table.qualified_name for table in MEDALLION_TABLES]
+    names = [table.qualified_name for table in MAINTAINED_TABLES]
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--table", action="append", choices=names, help="only these tables (default: all)")
     parser.add_argument("--no-vacuum", action="store_true", help="compact only")
@@ -24,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     spark = build_spark(settings, "salesinsights-maintenance")
     try:
-        for table in MEDALLION_TABLES:
+        for table in MAINTAINED_TABLES:
             if args.table is None or table.qualified_name in args.table:
                 result = maintain(spark, settings, table, vacuum=not args.no_vacuum)
                 print(result)

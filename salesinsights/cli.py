@@ -27,13 +27,19 @@ def _topics(_args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # These two own their options (and their --help): everything after the command's name goes to them.
     if argv and argv[0] == "generate":
         from salesinsights.generator.cli import main as generate
 
         return generate(argv[1:])
+    if argv and argv[0] == "clv":
+        from salesinsights.clv.cli import main as clv
+
+        return clv(argv[1:])
     parser = argparse.ArgumentParser(prog="salesinsights", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("generate", help="write the synthetic data set as monthly CSV files (see --help)")
+    commands.add_parser("clv", help="a nightly CLV run by hand: stage, audit, publish, report (see --help)")
     drop = commands.add_parser("drop", help="drop the source slices of a date range into the landing folder")
     drop.add_argument("--from", dest="first", type=date.fromisoformat, required=True, help="first day")
     drop.add_argument("--to", dest="last", type=date.fromisoformat, required=True, help="last day, inclusive")

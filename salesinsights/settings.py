@@ -17,6 +17,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from salesinsights.clv.settings import ClvSettings
+
 ENV_PREFIX = "SALESINSIGHTS_"
 
 
@@ -123,6 +125,7 @@ class Settings(BaseSettings):
     drop: DropSettings = DropSettings()
     spark: SparkSettings = SparkSettings()
     services: ServiceSettings = ServiceSettings()
+    clv: ClvSettings = ClvSettings()
 
     @property
     def data(self) -> Path:
@@ -152,6 +155,16 @@ class Settings(BaseSettings):
     @property
     def log_dir(self) -> Path:
         return self.data / "logs"
+
+    @property
+    def dq_dir(self) -> Path:
+        """The Great Expectations context (gx/) and the rendered Data Docs site (data_docs/)."""
+        return self.data / "dq"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        """The Data Docs site that the data-quality runs render; the dashboard serves it at /data-docs/."""
+        return self.dq_dir / "data_docs"
 
     @property
     def lake(self) -> str:

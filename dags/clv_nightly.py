@@ -1,0 +1,135 @@
+"""
+### clv_nightly — customer lifetime value, every night
+
+Values every customer with a purchase up to the *as-of date*: the RFM summary of silver purchases, BG/NBD
+(purchase counts) and Gamma-Gamma (spend) fitted by maximum likelihood, P(alive), expected purchases and
+discounted CLV over the horizon. The result is one snapshot per as-of date in
+`gold.customer_lifetime_value`, with the fitted parameters and diagnostics in `gold.clv_model_runs`.
+
+**Write-audit-publish.** Each task runs one step of `jobs/clv_nightly.py` in a process of its own:
+
+1. `stage` writes the run to `gold.customer_lifetime_value_staged` and a `staged` row to
+   `gold.clv_model_runs`;
+2. `audit` checks the staged rows (reconciliation of revenue and customers with silver, one row per
+   customer, valid probabilities and values, converged fits) and marks the run `audited` or `rejected` —
+   a rejected run fails this task, without retries, and is never published;
+3. `publish` replaces the as-of date's snapshot in `gold.customer_lifetime_value` with the audited run (one
+   Delta commit; a re-run of the date leaves one snapshot, the table's history keeps the earlier one);
+4. `report` writes `data/reports/clv/clv_<as-of>.html`: CLV distribution, calibration, segments, top
+   customers.
+
+**Data-quality suite.** Its expectations join the audit in `salesinsights.clv.audit.audit_snapshot` (as more
+check results on the staged rows), so a failing suite rejects the run here, and `publish` refuses any run
+that is not `audited` however it is started.
+
+**Parameters** (trigger form): `as_of` (empty: the latest event date in silver), `horizon_months`,
+`discount_rate` (monthly). By hand: `make clv` or `salesinsights clv --help`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from salesinsights.clv.settings import ClvSettings
+from salesinsights.settings import get_settings
+
+DEFAULTS: ClvSettings = get_settings().clv
+
+
+def _run_step(step: str) -> None:
+    # Imported here: the DAG file stays cheap to parse.
+    from salesinsights.clv.cli import AUDIT_REJECTED
+    from salesinsights.clv.nightly import clv_run_id, job_command, run_logged
+
+    context = get_current_context()
+    params = context["params"]
+    settings = get_settings()
+    as_of = date.fromisoformat(params["as_of"]) if params.get("as_of") else None
+    command = job_command(
+        settings,
+        step,
+        clv_run_id(str(context["run_id"])),
+        as_of,
+        int(params["horizon_months"]),
+        float(params["discount_rate"]),
+    )
+    status = run_logged(command, settings)
+    if status == AUDIT_REJECTED:
+        # Retrying cannot change the verdict on the same staged rows.
+        raise AirflowFailException("The audit rejected the run: it is not published (see the log above).")
+    if status != 0:
+        raise RuntimeError(f"jobs/clv_nightly.py --step {step} exited with status {status}")
+
+
+@dag(
+    dag_id="clv_nightly",
+    description="Nightly CLV: RFM summary, BG/NBD + Gamma-Gamma, audited snapshot in gold, and a report.",
+    doc_md=__doc__,
+    schedule="0 2 * * *",
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=3),
+    tags=["salesinsights", "gold", "clv"],
+    default_args={
+        "owner": "salesinsights",
+        # Every step is idempotent for its run, so a retry is safe.
+        "retries": 1,
+        "retry_delay": timedelta(minutes=5),
+        "execution_timeout": timedelta(hours=1),
+    },
+    params={
+        "as_of": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="As-of date",
+            description="Last day of purchases to value customers on (YYYY-MM-DD); empty: the latest event "
+            "date in silver.",
+        ),
+        "horizon_months": Param(
+            DEFAULTS.horizon_months,
+            type="integer",
+            minimum=1,
+            maximum=120,
+            title="Horizon (months)",
+            description="How far ahead expected purchases and CLV reach.",
+        ),
+        "discount_rate": Param(
+            DEFAULTS.monthly_discount_rate,
+            type="number",
+            minimum=0,
+            exclusiveMaximum=1,
+            title="Monthly discount rate",
+            description="Each month's expected value is discounted by (1 + rate) ** month, e.g. 0.01.",
+        ),
+    },
+)
+def clv_nightly() -> None:
+    @task
+    def stage() -> None:
+        """Summary, fits and scores of every customer, written to staging."""
+        _run_step("stage")
+
+    @task
+    def audit() -> None:
+        """The checks a run must pass before it may be published; the place of the data-quality suite."""
+        _run_step("audit")
+
+    @task
+    def publish() -> None:
+        """The audited run becomes the as-of date's snapshot in gold.customer_lifetime_value."""
+        _run_step("publish")
+
+    @task
+    def report() -> None:
+        """The HTML report of the published run, in data/reports/clv/."""
+        _run_step("report")
+
+    stage() >> audit() >> publish() >> report()
+
+
+clv_nightly()

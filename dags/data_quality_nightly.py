@@ -1,0 +1,64 @@
+"""
+### data_quality_nightly — validates yesterday's archive with the Great Expectations suites
+
+Every night: validates the newest complete event day of every table of the archive (bronze, silver, the
+quarantine, gold, the stream's audit, the published CLV snapshot, the producer's dead letters) with batch
+reads of the Delta tables, not the stream. The suites live in `expectations/`, generated from the rulebook
+that the producer and the streaming job apply (`salesinsights/quality/`).
+
+Every outcome goes to the Delta table `audit.dq_results` (one row per expectation per run) and into the
+Data Docs site in `data/dq/data_docs/index.html` (its address is in the task log). A failed **critical**
+expectation fails the run, naming each one; warnings are recorded only. The work runs in a process of its
+own (`jobs/data_quality.py`); `make dq` runs the same validation by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+log = logging.getLogger(__name__)
+
+
+@dag(
+    dag_id="data_quality_nightly",
+    description="Great Expectations suites on yesterday's archive; fails on a critical expectation.",
+    doc_md=__doc__,
+    schedule="30 3 * * *",
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["salesinsights", "quality"],
+    default_args={"owner": "salesinsights", "retries": 1, "retry_delay": timedelta(minutes=10)},
+)
+def data_quality_nightly() -> None:
+    @task(execution_timeout=timedelta(hours=1))
+    def validate_archive() -> None:
+        """Runs the suites; a failed critical expectation fails the task without retries, naming it."""
+        from salesinsights.ops import run_job
+        from salesinsights.quality.context import data_docs_index
+        from salesinsights.quality.results import critical_failures
+        from salesinsights.settings import get_settings
+
+        settings = get_settings()
+        run_id = str(get_current_context()["run_id"])
+        try:
+            run_job(settings, "data_quality.py", "--run-id", run_id)
+        except RuntimeError:
+            failed = critical_failures(settings, run_id)
+            if not failed:
+                raise  # the job itself broke: worth a retry
+            # Retrying cannot change the verdict on the same data.
+            raise AirflowFailException(
+                f"{len(failed)} critical expectations failed:\n" + "\n".join(map(str, failed))
+            ) from None
+        finally:
+            log.info("Data Docs: %s", data_docs_index(settings).as_uri())
+
+    validate_archive()
+
+
+data_quality_nightly()

@@ -1,0 +1,93 @@
+"""`salesinsights clv`: a nightly CLV run by hand (stage, audit, publish, report), or one step of it as the
+clv_nightly DAG runs them. Exit status 3 when the audit rejects the run (it is then not published)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from typing import get_args
+
+from pydantic import ValidationError
+
+from salesinsights.clv.settings import ClvSettings, TimeUnit
+from salesinsights.settings import get_settings
+
+STEPS = ("stage", "audit", "publish", "report")
+# Not 2, which argparse uses for bad arguments.
+AUDIT_REJECTED = 3
+
+
+def _arguments(argv: list[str] | None) -> tuple[argparse.Namespace, ClvSettings]:
+    defaults = get_settings().clv
+    parser = argparse.ArgumentParser(prog="salesinsights clv", description=__doc__)
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        help="last day of purchases to use, YYYY-MM-DD (default: the latest event date in silver)",
+    )
+    parser.add_argument("--horizon-months", type=int, default=defaults.horizon_months)
+    parser.add_argument(
+        "--discount-rate", type=float, default=defaults.monthly_discount_rate, help="monthly, e.g. 0.01"
+    )
+    parser.add_argument("--time-unit", choices=get_args(TimeUnit), default=defaults.time_unit)
+    parser.add_argument("--step", choices=("all", *STEPS), default="all", help="default: all, in order")
+    parser.add_argument("--run-id", help="the run to work on (default: a new one; needed for a later step)")
+    args = parser.parse_args(argv)
+    if args.step not in ("all", "stage") and not args.run_id:
+        parser.error(f"--step {args.step} needs the --run-id of a staged run")
+    try:
+        clv = ClvSettings.model_validate(
+            defaults.model_dump()
+            | {
+                "horizon_months": args.horizon_months,
+                "monthly_discount_rate": args.discount_rate,
+                "time_unit": args.time_unit,
+            }
+        )
+    except ValidationError as error:
+        parser.error(str(error))
+    return args, clv
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, clv = _arguments(sys.argv[1:] if argv is None else argv)
+    # Spark and the job load only once the arguments are known to be good.
+    from salesinsights.clv.job import (
+        RunRequest,
+        audit_run,
+        new_run_id,
+        publish_run,
+        report_run,
+        stage_run,
+    )
+    from salesinsights.clv.progress import Progress
+    from salesinsights.clv.snapshot import check_run_id, ensure_clv_tables
+    from salesinsights.spark.session import build_spark
+
+    settings = get_settings()
+    run_id = check_run_id(args.run_id or new_run_id())
+    steps = STEPS if args.step == "all" else (args.step,)
+    progress = Progress()
+    progress.note(f"run {run_id}: {', '.join(steps)}")
+    spark = build_spark(settings, "salesinsights-clv")
+    try:
+        ensure_clv_tables(spark, settings)
+        if "stage" in steps:
+            stage_run(spark, settings, RunRequest(run_id, args.as_of, clv), progress)
+        if "audit" in steps and not all(
+            result.passed for result in audit_run(spark, settings, run_id, progress)
+        ):
+            progress.note(f"run {run_id} rejected by its audit: not published")
+            return AUDIT_REJECTED
+        if "publish" in steps:
+            publish_run(spark, settings, run_id, progress)
+        if "report" in steps:
+            report_run(spark, settings, run_id, clv, progress)
+    finally:
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The steps of a CLV run — stage, audit, publish, report — each given a Spark session and the settings.
+
+The CLI runs them in order in one process; the clv_nightly DAG runs each as its own task.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from salesinsights.clv.audit import CheckResult, audit_snapshot, results_json
+from salesinsights.clv.fit import FittedModels, fit_models
+from salesinsights.clv.progress import Progress
+from salesinsights.clv.report import render_report
+from salesinsights.clv.report_data import collect_report_data
+from salesinsights.clv.rfm import with_rfm
+from salesinsights.clv.scoring import score_customers
+from salesinsights.clv.settings import ClvSettings
+from salesinsights.clv.snapshot import (
+    PUBLISHED,
+    publish,
+    record_audit,
+    run_row,
+    stage,
+    staged_snapshot,
+)
+from salesinsights.clv.summary import customer_summary, purchase_occasions, purchases_until
+from salesinsights.quality.clv import suite_checks, validate_clv_snapshot
+from salesinsights.settings import Settings
+from salesinsights.spark.tables import SILVER_EVENTS
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    run_id: str
+    as_of: date | None  # None: the latest event date in silver
+    clv: ClvSettings
+
+
+def new_run_id() -> str:
+    return f"clv-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid4().hex[:6]}"
+
+
+def report_path(settings: Settings, as_of: date) -> Path:
+    return settings.data / "reports" / "clv" / f"clv_{as_of.isoformat()}.html"
+
+
+def _silver(spark: SparkSession, settings: Settings) -> DataFrame:
+    return spark.read.format("delta").load(SILVER_EVENTS.path(settings))
+
+
+def latest_event_date(silver_events: DataFrame) -> date:
+    latest = silver_events.agg(F.max("event_date")).first()
+    if latest is None or latest[0] is None:
+        raise LookupError("silver.events is empty: there is no data to value customers on")
+    return latest[0]
+
+
+def _run_record(
+    request: RunRequest, as_of: date, totals: dict[str, Any], models: FittedModels
+) -> dict[str, Any]:
+    bgnbd, gamma_gamma = models.bgnbd, models.gamma_gamma
+    return {
+        "run_id": request.run_id,
+        "as_of_date": as_of,
+        "time_unit": request.clv.time_unit,
+        "horizon_months": request.clv.horizon_months,
+        "monthly_discount_rate": request.clv.monthly_discount_rate,
+        **totals,
+        "bgnbd_r": bgnbd.params.r,
+        "bgnbd_alpha": bgnbd.params.alpha,
+        "bgnbd_a": bgnbd.params.a,
+        "bgnbd_b": bgnbd.params.b,
+        "bgnbd_log_likelihood": bgnbd.diagnostics.log_likelihood,
+        "bgnbd_converged": bgnbd.diagnostics.converged,
+        "bgnbd_iterations": bgnbd.diagnostics.iterations,
+        "gg_p": gamma_gamma.params.p,
+        "gg_q": gamma_gamma.params.q,
+        "gg_gamma": gamma_gamma.params.gamma,
+        "gg_log_likelihood": gamma_gamma.diagnostics.log_likelihood,
+        "gg_converged": gamma_gamma.diagnostics.converged,
+        "gg_iterations": gamma_gamma.diagnostics.iterations,
+        "spend_frequency_correlation": models.spend_frequency_correlation,
+        "calibration": json.dumps(models.calibration),
+        "fit_seconds": models.fit_seconds,
+    }
+
+
+def stage_run(spark: SparkSession, settings: Settings, request: RunRequest, progress: Progress) -> date:
+    """Summary, fits and scores of every customer, written to staging; returns the as-of date used."""
+    silver = _silver(spark, settings)
+    as_of = request.as_of or latest_event_date(silver)
+    with progress.step(f"summarising silver purchases up to {as_of} ({request.clv.time_unit}s)"):
+        summary = customer_summary(
+            purchase_occasions(purchases_until(silver, as_of)), as_of, request.clv.unit_days
+        ).persist()
+        totals_row = summary.agg(
+            F.count(F.lit(1)).alias("customers"),
+            F.count_if(F.col("frequency") > 0).alias("repeat_customers"),
+            F.sum("occasions").alias("occasions"),
+            F.sum("units").alias("units"),
+            F.sum("total_revenue").alias("total_revenue"),
+        ).first()
+        assert totals_row is not None
+        totals = totals_row.asDict()
+        progress.note(
+            f"{totals['customers']} customers, {totals['repeat_customers']} with repeat purchases, "
+            f"{totals['occasions']} occasions, revenue {totals['total_revenue']}"
+        )
+    with progress.step("fitting BG/NBD and Gamma-Gamma"):
+        models = fit_models(summary)
+        bgnbd, gamma_gamma = models.bgnbd.params, models.gamma_gamma.params
+        progress.note(
+            f"BG/NBD r={bgnbd.r:.4g} alpha={bgnbd.alpha:.4g} a={bgnbd.a:.4g} b={bgnbd.b:.4g}; "
+            f"Gamma-Gamma p={gamma_gamma.p:.4g} q={gamma_gamma.q:.4g} gamma={gamma_gamma.gamma:.4g}"
+        )
+    with progress.step(f"scoring customers and staging run {request.run_id}"):
+        scored = score_customers(with_rfm(summary), bgnbd, gamma_gamma, request.clv)
+        snapshot = scored.select(F.lit(as_of).alias("as_of_date"), F.lit(request.run_id).alias("run_id"), "*")
+        stage(spark, settings, snapshot, _run_record(request, as_of, totals, models))
+    summary.unpersist()
+    return as_of
+
+
+def audit_run(spark: SparkSession, settings: Settings, run_id: str, progress: Progress) -> list[CheckResult]:
+    """Audits a staged run and records the verdict; a published run is not audited again."""
+    run = run_row(spark, settings, run_id)
+    if run["status"] == PUBLISHED:
+        progress.note(f"run {run_id} is already published")
+        return [CheckResult("already_published", True, str(run["published_at"]))]
+    with progress.step(f"auditing run {run_id}"):
+        results = audit_snapshot(staged_snapshot(spark, settings, run_id), _silver(spark, settings), run)
+        results += suite_checks(validate_clv_snapshot(settings, run["as_of_date"], run_id))
+        record_audit(spark, settings, run_id, all(result.passed for result in results), results_json(results))
+    for result in results:
+        progress.note(f"{'pass' if result.passed else 'FAIL'}  {result.check}: {result.detail}")
+    return results
+
+
+def publish_run(spark: SparkSession, settings: Settings, run_id: str, progress: Progress) -> date:
+    with progress.step(f"publishing run {run_id}"):
+        as_of = publish(spark, settings, run_id)
+    progress.note(f"gold.customer_lifetime_value as of {as_of} is run {run_id}")
+    return as_of
+
+
+def report_run(
+    spark: SparkSession, settings: Settings, run_id: str, clv: ClvSettings, progress: Progress
+) -> Path:
+    with progress.step(f"writing the report of run {run_id}"):
+        data = collect_report_data(spark, settings, run_id, clv.top_customers)
+        path = report_path(settings, data.run["as_of_date"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_report(data), encoding="utf-8")
+    progress.note(f"report: {path}")
+    return path

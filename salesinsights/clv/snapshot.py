@@ -1,0 +1,131 @@
+"""Write-audit-publish of CLV snapshots on Delta.
+
+A run is written to gold.customer_lifetime_value_staged under its run_id, with a `staged` row in
+gold.clv_model_runs. The audit marks the run `audited` or `rejected`. Publishing copies an audited run into
+gold.customer_lifetime_value, replacing that as-of date's partition in one Delta commit (replaceWhere), so a
+re-run of a date leaves exactly one snapshot and the table's history keeps every earlier night. Every step
+can be repeated after a failure: each one only moves a run forward from the state it finds.
+
+The tables must exist: `ensure_clv_tables` once per process, before any step.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import functions as F
+
+from salesinsights.clv.tables import (
+    CLV_TABLES,
+    GOLD_CLV_MODEL_RUNS,
+    GOLD_CLV_STAGED,
+    GOLD_CUSTOMER_LIFETIME_VALUE,
+    SNAPSHOT_SCHEMA,
+)
+from salesinsights.settings import Settings
+from salesinsights.spark.tables import Table, ensure_table
+
+STAGED, AUDITED, REJECTED, PUBLISHED, SUPERSEDED = "staged", "audited", "rejected", "published", "superseded"
+# The states in which a run's rows are in staging.
+STAGED_STATES = (STAGED, AUDITED, REJECTED)
+# Run ids go into Delta predicates as literals: letters, digits and - _ . only.
+_RUN_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def check_run_id(run_id: str) -> str:
+    if not _RUN_ID.fullmatch(run_id):
+        raise ValueError(f"a run id is 1-100 letters, digits, '-', '_' or '.': {run_id!r}")
+    return run_id
+
+
+def ensure_clv_tables(spark: SparkSession, settings: Settings) -> None:
+    for table in CLV_TABLES:
+        ensure_table(spark, settings, table)
+
+
+def _table(spark: SparkSession, settings: Settings, table: Table) -> DeltaTable:
+    return DeltaTable.forPath(spark, table.path(settings))
+
+
+def _now() -> datetime:
+    # Time-zone aware: PySpark would read a naive datetime in the machine's local zone.
+    return datetime.now(UTC)
+
+
+def stage(spark: SparkSession, settings: Settings, snapshot: DataFrame, run: dict[str, Any]) -> None:
+    """Writes the run's snapshot to staging (replacing an earlier attempt of the same run) and records the
+    run as staged with its parameters and fit."""
+    run_id = check_run_id(run["run_id"])
+    (
+        snapshot.select(*SNAPSHOT_SCHEMA.fieldNames())
+        .write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"run_id = '{run_id}'")
+        .save(GOLD_CLV_STAGED.path(settings))
+    )
+    row = spark.createDataFrame(
+        [{**run, "status": STAGED, "staged_at": _now(), "published_at": None, "audit": None}],
+        GOLD_CLV_MODEL_RUNS.schema,
+    )
+    runs = _table(spark, settings, GOLD_CLV_MODEL_RUNS)
+    (
+        runs.alias("runs")
+        .merge(row.alias("run"), "runs.run_id = run.run_id")
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+
+def run_row(spark: SparkSession, settings: Settings, run_id: str) -> Row:
+    rows = (
+        _table(spark, settings, GOLD_CLV_MODEL_RUNS)
+        .toDF()
+        .where(F.col("run_id") == check_run_id(run_id))
+        .collect()
+    )
+    if not rows:
+        raise LookupError(f"no CLV run {run_id!r} in {GOLD_CLV_MODEL_RUNS.path(settings)}")
+    return rows[0]
+
+
+def staged_snapshot(spark: SparkSession, settings: Settings, run_id: str) -> DataFrame:
+    return _table(spark, settings, GOLD_CLV_STAGED).toDF().where(F.col("run_id") == check_run_id(run_id))
+
+
+def record_audit(spark: SparkSession, settings: Settings, run_id: str, passed: bool, audit_json: str) -> None:
+    _table(spark, settings, GOLD_CLV_MODEL_RUNS).update(
+        F.col("run_id") == check_run_id(run_id),
+        {"status": F.lit(AUDITED if passed else REJECTED), "audit": F.lit(audit_json)},
+    )
+
+
+def publish(spark: SparkSession, settings: Settings, run_id: str) -> date:
+    """Publishes an audited run as its as-of date's snapshot; returns that date. A published run is left
+    as it is, so a retried publish changes nothing."""
+    run = run_row(spark, settings, run_id)
+    if run["status"] == PUBLISHED:
+        return run["as_of_date"]
+    if run["status"] != AUDITED:
+        raise PermissionError(f"run {run_id} is {run['status']}, not {AUDITED}: it cannot be published")
+    as_of: date = run["as_of_date"]
+    (
+        staged_snapshot(spark, settings, run_id)
+        .write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"as_of_date = '{as_of.isoformat()}'")
+        .save(GOLD_CUSTOMER_LIFETIME_VALUE.path(settings))
+    )
+    runs = _table(spark, settings, GOLD_CLV_MODEL_RUNS)
+    runs.update(
+        (F.col("as_of_date") == F.lit(as_of)) & (F.col("status") == PUBLISHED) & (F.col("run_id") != run_id),
+        {"status": F.lit(SUPERSEDED)},
+    )
+    runs.update(F.col("run_id") == run_id, {"status": F.lit(PUBLISHED), "published_at": F.lit(_now())})
+    # The snapshot now lives in gold; staging keeps only runs that were not (yet) published.
+    _table(spark, settings, GOLD_CLV_STAGED).delete(F.col("run_id") == run_id)
+    return as_of

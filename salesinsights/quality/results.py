@@ -1,0 +1,102 @@
+"""audit.dq_results: one row per expectation per validation run, written with delta-rs.
+
+A run that is repeated (an Airflow retry, `make dq` again with the same --run-id) replaces its own rows for
+the suites it validated, in one Delta commit, and leaves every other run's rows alone.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from salesinsights.quality.expect import CRITICAL
+from salesinsights.quality.outcomes import DayReport, ExpectationOutcome
+from salesinsights.settings import Settings
+
+DQ_RESULTS_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("day", pa.date32()),
+        ("suite", pa.string()),
+        ("table", pa.string()),
+        ("expectation_type", pa.string()),
+        ("column", pa.string()),
+        ("success", pa.bool_()),
+        ("severity", pa.string()),
+        ("rule", pa.string()),
+        ("description", pa.string()),
+        ("observed_value", pa.string()),
+        ("unexpected_count", pa.int64()),
+        ("element_count", pa.int64()),
+        ("validated_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def results_path(settings: Settings) -> str:
+    return settings.table_path("audit", "dq_results")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _rows(report: DayReport) -> pa.Table:
+    rows = [
+        {
+            "run_id": report.run_id,
+            "day": report.day,
+            "suite": outcome.suite,
+            "table": outcome.table,
+            "expectation_type": outcome.expectation_type,
+            "column": outcome.column,
+            "success": outcome.success,
+            "severity": outcome.severity,
+            "rule": outcome.rule,
+            "description": outcome.description,
+            "observed_value": outcome.observed_value,
+            "unexpected_count": outcome.unexpected_count,
+            "element_count": outcome.element_count,
+            "validated_at": report.validated_at,
+        }
+        for suite in report.suites
+        for outcome in suite.expectations
+    ]
+    return pa.Table.from_pylist(rows, DQ_RESULTS_SCHEMA)
+
+
+def store_results(settings: Settings, report: DayReport) -> None:
+    if not report.suites:
+        return
+    path = results_path(settings)
+    rows = _rows(report)
+    try:
+        DeltaTable(path)
+    except TableNotFoundError:
+        write_deltalake(path, rows, mode="append")
+        return
+    suites = ", ".join(_literal(suite.suite) for suite in report.suites)
+    write_deltalake(
+        path, rows, mode="overwrite", predicate=f"run_id = {_literal(report.run_id)} AND suite IN ({suites})"
+    )
+
+
+def read_results(settings: Settings, run_id: str | None = None) -> pa.Table:
+    """The stored results (of one run); empty before the first run."""
+    try:
+        table = DeltaTable(results_path(settings))
+    except TableNotFoundError:
+        return DQ_RESULTS_SCHEMA.empty_table()
+    filters = [("run_id", "=", run_id)] if run_id is not None else None
+    return table.to_pyarrow_table(filters=filters)
+
+
+def critical_failures(settings: Settings, run_id: str) -> list[ExpectationOutcome]:
+    """The failed critical expectations of a run, as stored."""
+    fields = ExpectationOutcome.__dataclass_fields__
+    return [
+        ExpectationOutcome(**{name: value for name, value in row.items() if name in fields})
+        for row in read_results(settings, run_id).to_pylist()
+        if row["severity"] == CRITICAL and not row["success"]
+    ]

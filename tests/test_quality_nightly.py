@@ -1,0 +1,150 @@
+"""The nightly validation on Delta tables (written here with delta-rs, in the medallion's schemas): which rows
+belong to a day, the stored results and their idempotence, the Data Docs, the job's exit status and message,
+and the CLV gate."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable, write_deltalake
+from pyspark.sql.pandas.types import to_arrow_schema
+
+from salesinsights.clv.tables import GOLD_CLV_STAGED, GOLD_CUSTOMER_LIFETIME_VALUE
+from salesinsights.quality import suites as S
+from salesinsights.quality.clv import validate_clv_snapshot
+from salesinsights.quality.results import critical_failures, read_results
+from salesinsights.quality.validate import validate_day
+from salesinsights.settings import Settings
+from salesinsights.spark.tables import (
+    AUDIT_STREAM_BATCHES,
+    BRONZE_EVENTS,
+    GOLD_PRODUCT_SALES,
+    GOLD_PRODUCT_SALES_DAILY,
+    SILVER_EVENTS,
+    SILVER_QUARANTINE,
+    Table,
+)
+from tests.support import REPO, platform_env
+from tests.test_quality_suites import INGESTED_AT, Frames, medallion, raw_records, write_day
+
+DAYS = (date(2019, 10, 1), date(2019, 10, 2))
+# Every table but the producer's dead letters, which live in Kafka (the end-to-end tests read them).
+LAKE_TABLES = sorted({spec.table for spec in S.SUITES} - {S.DEAD_LETTERS})
+
+
+def write_table(settings: Settings, table: Table, frame: pd.DataFrame) -> None:
+    schema = to_arrow_schema(table.schema, timezone="UTC")
+    columns = {name: frame.get(name) for name in schema.names}
+    rows = pa.Table.from_pandas(pd.DataFrame(columns, index=frame.index), schema=schema, preserve_index=False)
+    write_deltalake(table.path(settings), rows, mode="append", partition_by=list(table.partition_by) or None)
+
+
+def _bronze(values: list[bytes]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "key": [b"k"] * len(values),
+            "value": values,
+            "topic": "events.raw",
+            "kafka_partition": 0,
+            "kafka_offset": np.arange(len(values)),
+            "kafka_timestamp": INGESTED_AT,
+            "ingested_at": INGESTED_AT,
+            "ingest_date": INGESTED_AT.date(),
+        }
+    )
+
+
+def write_lake(settings: Settings, values: list[bytes], data: Frames) -> None:
+    write_table(settings, BRONZE_EVENTS, _bronze(values))
+    write_table(settings, SILVER_EVENTS, data[S.SILVER])
+    write_table(settings, SILVER_QUARANTINE, data[S.QUARANTINE])
+    write_table(settings, GOLD_PRODUCT_SALES_DAILY, data[S.GOLD_DAILY])
+    write_table(settings, GOLD_PRODUCT_SALES, data[S.GOLD_WINDOWS])
+    batches = data[S.STREAM_BATCHES].assign(started_at=INGESTED_AT, finished_at=INGESTED_AT)
+    write_table(settings, AUDIT_STREAM_BATCHES, batches)
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Two clean days in the archive, ingested together today (a replay)."""
+    folder = tmp_path_factory.mktemp("nightly")
+    settings = Settings(data_dir=folder / "data")
+    for day in DAYS:
+        values = raw_records(write_day(folder / f"events_{day:%Y%m%d}.csv", day))
+        write_lake(settings, values, medallion(values))
+    return settings
+
+
+def test_clean_day_passes_and_results_are_stored_once_per_run(lake: Settings) -> None:
+    report = validate_day(lake, DAYS[1], "run-1", LAKE_TABLES)
+    assert report.critical_failures == [] and report.warnings == []
+    assert report.skipped.keys() == {S.CLV, S.schema_suite_name(GOLD_CUSTOMER_LIFETIME_VALUE)}
+    silver = next(suite for suite in report.suites if suite.suite == S.SILVER)
+    bronze = next(suite for suite in report.suites if suite.suite == S.BRONZE)
+    # The day's records only, although both days arrived on the same ingest date.
+    assert 1000 < silver.rows == bronze.rows
+    assert report.data_docs is not None and report.data_docs.is_file()
+
+    stored = read_results(lake, "run-1")
+    assert stored.num_rows == sum(len(suite.expectations) for suite in report.suites)
+    validate_day(lake, DAYS[1], "run-1", LAKE_TABLES)  # a retry of the same run replaces its rows
+    assert read_results(lake, "run-1").num_rows == stored.num_rows
+    assert set(stored.column("day").to_pylist()) == {DAYS[1]}
+
+
+def test_a_critical_defect_fails_the_job_naming_the_expectation(lake: Settings, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    shutil.copytree(lake.data, settings.data)
+    day = DAYS[1].isoformat()
+    silver = DeltaTable(SILVER_EVENTS.path(settings)).to_pandas(partitions=[("event_date", "=", day)])
+    write_table(settings, SILVER_EVENTS, silver.iloc[:1].assign(event_id="negative", price=Decimal("-1.00")))
+
+    job = subprocess.run(
+        [
+            sys.executable,
+            "jobs/data_quality.py",
+            "--day",
+            day,
+            "--run-id",
+            "run-bad",
+            "--tables",
+            "silver.events",
+        ],
+        cwd=REPO,
+        env=platform_env(settings.data, settings.kafka),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert job.returncode == 1, job.stderr
+    assert f"data quality of {day} FAILED: silver.events[price_out_of_range]" in job.stderr
+    assert (
+        "FAILED silver.events: expect_column_values_to_be_between(price) [price_out_of_range]" in job.stdout
+    )
+    assert {(outcome.suite, outcome.rule) for outcome in critical_failures(settings, "run-bad")} == {
+        (S.SILVER, "price_out_of_range")
+    }
+
+
+def test_clv_gate_passes_a_good_staged_run_and_stops_a_bad_one(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    assert validate_clv_snapshot(settings, DAYS[1], "clv-absent").skipped.keys() == {S.CLV}
+
+    values = raw_records(write_day(tmp_path / "day.csv", DAYS[1]))
+    snapshot = medallion(values)[S.CLV].assign(run_id="clv-good")
+    write_table(settings, GOLD_CLV_STAGED, snapshot)
+    write_table(settings, GOLD_CLV_STAGED, snapshot.assign(run_id="clv-bad", p_alive=1.5))
+
+    assert validate_clv_snapshot(settings, DAYS[1], "clv-good").critical_failures == []
+    failed = validate_clv_snapshot(settings, DAYS[1], "clv-bad").critical_failures
+    assert {(outcome.suite, outcome.rule) for outcome in failed} == {(S.CLV, "p_alive_probability")}
