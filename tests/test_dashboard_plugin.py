@@ -37,8 +37,11 @@ def test_airflow_loads_the_dashboard_link_with_the_configured_url(tmp_path: Path
     )
     assert loaded.returncode == 0, loaded.stderr
 
-    (view,) = json.loads(loaded.stdout.strip().splitlines()[-1])
-    assert view["href"] == "http://127.0.0.1:8123"
-    assert view["destination"] == "nav" and view["nav_top_level"] is True
-    assert view["name"] == "Live sales" and view["url_route"] == "live-sales"
-    assert view["icon"].startswith("data:image/svg+xml;base64,")
+    dashboard, data_docs = json.loads(loaded.stdout.strip().splitlines()[-1])
+    assert dashboard["href"] == "http://127.0.0.1:8123"
+    assert dashboard["name"] == "Live sales" and dashboard["url_route"] == "live-sales"
+    assert data_docs["href"] == "http://127.0.0.1:8123/data-docs/"
+    assert data_docs["name"] == "Data quality" and data_docs["url_route"] == "data-quality"
+    for view in (dashboard, data_docs):
+        assert view["destination"] == "nav" and view["nav_top_level"] is True
+        assert view["icon"].startswith("data:image/svg+xml;base64,")

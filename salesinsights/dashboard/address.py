@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from salesinsights.settings import Settings
 
+# Where the dashboard serves the Data Docs site of the nightly data-quality runs.
+DATA_DOCS_ROUTE = "/data-docs"
 # Bound to every interface, the service is still reachable on the loopback address.
 _WILDCARDS = {"", "0.0.0.0", "::"}
 

@@ -35,6 +35,7 @@ from salesinsights.dashboard.models import (
     TimelineResponse,
     TopResponse,
 )
+from salesinsights.dashboard.quality import QualityWatch
 from salesinsights.dashboard.reader import GoldReader, GoldSnapshot
 
 # A span of windows is read on demand when it is not cached; this bounds what one request may read.
@@ -75,6 +76,7 @@ class View:
     reader: GoldReader
     snapshot: GoldSnapshot
     catalogue: BrandCatalogue
+    quality: QualityWatch
 
     @property
     def brands(self) -> pd.Series:
@@ -100,7 +102,7 @@ class View:
 
 def current_view(request: Request) -> View:
     state = request.app.state
-    return View(state.reader, state.reader.snapshot(), state.catalogue)
+    return View(state.reader, state.reader.snapshot(), state.catalogue, state.quality)
 
 
 ViewDep = Annotated[View, Depends(current_view)]
@@ -236,6 +238,7 @@ def health(view: ViewDep) -> Health:
         brands_refreshed_at=view.catalogue.refreshed_at,
         freshness=fresh,
         stream=figures.stream_status(snapshot.batches),
+        input_quality=view.quality.current,
     )
 
 
@@ -270,6 +273,7 @@ def build_overview(view: View, windows: int, top_n: int, bucket_minutes: int) ->
         day=day,
         freshness=figures.freshness(snapshot.windows, snapshot.daily, snapshot.batches, snapshot.read_at),
         stream=figures.stream_status(snapshot.batches),
+        input_quality=view.quality.current,
         recent=figures.product_sales(recent_windows, span, view.brands, limit=12),
         latest_window=figures.product_sales(snapshot.windows, latest, view.brands),
         top_products=figures.top_products(daily, day, view.brands, top_n),
@@ -288,7 +292,14 @@ def overview(
     top_n: Annotated[int, Query(ge=1, le=50)] = 10,
     bucket_minutes: BucketParam = 15,
 ) -> Overview:
-    key = (view.snapshot.key, view.catalogue.refreshed_at, windows, top_n, bucket_minutes)
+    key = (
+        view.snapshot.key,
+        view.catalogue.refreshed_at,
+        view.quality.current.refreshed_at,
+        windows,
+        top_n,
+        bucket_minutes,
+    )
     cache: OverviewCache = request.app.state.overviews
     cached = cache.get(key, lambda: build_overview(view, windows, top_n, bucket_minutes))
     now = datetime.now(UTC)

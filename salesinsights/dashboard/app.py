@@ -1,5 +1,5 @@
-"""The dashboard service: the API's routes, the page and its assets, the background brand refresh, and one
-format for invalid requests."""
+"""The dashboard service: the API's routes, the page and its assets, the background refreshes (brands,
+input quality), and one format for invalid requests."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from salesinsights.dashboard.address import DATA_DOCS_ROUTE
 from salesinsights.dashboard.api import OverviewCache, router
-from salesinsights.dashboard.brands import BrandCatalogue, BrandRefresher
+from salesinsights.dashboard.brands import BrandCatalogue
+from salesinsights.dashboard.quality import QualityWatch
 from salesinsights.dashboard.reader import GoldReader
+from salesinsights.dashboard.refresher import Refresher
 from salesinsights.settings import Settings, get_settings
 
 STATIC = Path(__file__).parent / "static"
@@ -40,17 +43,28 @@ async def invalid_request(request: Request, error: Exception) -> JSONResponse:
     )
 
 
-def create_app(settings: Settings | None = None, brand_refresh_seconds: float = 60.0) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    brand_refresh_seconds: float = 60.0,
+    quality_refresh_seconds: float = 10.0,
+) -> FastAPI:
     settings = settings or get_settings()
     reader = GoldReader(settings)
     catalogue = BrandCatalogue(settings.table_path("silver", "events"))
-    refresher = BrandRefresher(catalogue, brand_refresh_seconds)
+    quality = QualityWatch(settings)
+    refreshers = [
+        Refresher("brand-refresher", catalogue.refresh, brand_refresh_seconds),
+        Refresher("input-quality-refresher", quality.refresh, quality_refresh_seconds),
+    ]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        refresher.start()
+        for refresher in refreshers:
+            refresher.start()
         yield
-        refresher.stop()
+        for refresher in refreshers:
+            refresher.stop()
+        quality.close()
 
     # No /docs or /redoc: their pages load scripts from a CDN, and this service must work offline.
     app = FastAPI(
@@ -63,10 +77,14 @@ def create_app(settings: Settings | None = None, brand_refresh_seconds: float = 
     )
     app.state.reader = reader
     app.state.catalogue = catalogue
+    app.state.quality = quality
     app.state.overviews = OverviewCache()
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Rendered by the nightly data-quality runs; until the first one, the empty folder answers 404.
+    settings.data_docs_dir.mkdir(parents=True, exist_ok=True)
+    app.mount(DATA_DOCS_ROUTE, StaticFiles(directory=settings.data_docs_dir, html=True), name="data-docs")
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

@@ -68,28 +68,3 @@ class BrandCatalogue:
         combined = pd.concat([self._latest, found])
         newest_first = combined.sort_values("seen", ascending=False, kind="stable")
         return newest_first[~newest_first.index.duplicated(keep="first")]
-
-
-class BrandRefresher:
-    """Refreshes a catalogue every `interval` seconds on a daemon thread until stopped."""
-
-    def __init__(self, catalogue: BrandCatalogue, interval: float) -> None:
-        self.catalogue = catalogue
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="brand-refresher", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.catalogue.refresh()
-            except Exception:  # a failed refresh keeps the previous map; the next one tries again
-                log.exception("refreshing the product brands from %s failed", self.catalogue.path)
-            self._stop.wait(self.interval)

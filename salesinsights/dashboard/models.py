@@ -153,6 +153,31 @@ class StreamStatus(BaseModel):
     quarantined_last_minute: int
 
 
+class LastValidation(BaseModel):
+    """The newest nightly data-quality run (audit.dq_results)."""
+
+    run_id: str
+    day: date = Field(description="Event date validated.")
+    validated_at: datetime = Field(description="Wall clock.")
+    expectations: int
+    critical_failures: list[str] = Field(
+        description="suite [rule]: expectation, for each failed critical one"
+    )
+    warnings: int
+
+
+class InputQuality(BaseModel):
+    """Bad input over the whole archive, refreshed in the background (see `refreshed_at`)."""
+
+    refreshed_at: datetime | None = Field(description="Wall clock: when these counts were taken.")
+    quarantined: int = Field(description="Rows in silver.events_quarantine.")
+    quarantine_reasons: dict[str, int]
+    dead_letters: int = Field(description="Records on the producer's dead-letter topic.")
+    dead_letter_reasons: dict[str, int]
+    dead_letters_readable: bool = Field(description="False when the dead-letter topic could not be read.")
+    last_validation: LastValidation | None
+
+
 HealthStatus = Literal["ok", "waiting_for_gold", "stale"]
 
 
@@ -167,6 +192,7 @@ class Health(BaseModel):
     brands_refreshed_at: datetime | None
     freshness: Freshness
     stream: StreamStatus
+    input_quality: InputQuality
 
 
 class Overview(BaseModel):
@@ -176,6 +202,7 @@ class Overview(BaseModel):
     day: date | None
     freshness: Freshness
     stream: StreamStatus
+    input_quality: InputQuality
     recent: SalesResponse = Field(description="Per product over the newest windows.")
     latest_window: SalesResponse = Field(description="Per product in the newest window.")
     top_products: TopResponse

@@ -208,8 +208,35 @@ function renderPipeline(data) {
   $("pipeline").textContent = parts.filter(Boolean).join(" · ");
 }
 
+function topReasons(reasons) {
+  return Object.entries(reasons).slice(0, 3).map(([reason, n]) => `${reason} ${count.format(n)}`).join(", ");
+}
+
+function renderInputQuality(data) {
+  const quality = data.input_quality;
+  if (quality.refreshed_at === null) {
+    $("input-quality").textContent = "Bad input: not counted yet.";
+    return;
+  }
+  const letters = quality.dead_letters_readable ? count.format(quality.dead_letters) : "? (topic unreadable)";
+  const parts = [
+    `Bad input: ${count.format(quality.quarantined)} quarantined` +
+      (quality.quarantined ? ` (${topReasons(quality.quarantine_reasons)})` : ""),
+    `${letters} dead letters` + (quality.dead_letters ? ` (${topReasons(quality.dead_letter_reasons)})` : ""),
+  ];
+  const last = quality.last_validation;
+  if (last) {
+    const verdict = last.critical_failures.length
+      ? `FAILED ${last.critical_failures.length} critical: ${last.critical_failures.slice(0, 3).join("; ")}`
+      : `passed (${last.warnings} warnings)`;
+    parts.push(`Data quality of ${last.day}: ${verdict}`);
+  }
+  $("input-quality").textContent = parts.join(" · ");
+}
+
 function render(data) {
   renderHeader(data);
+  renderInputQuality(data);
   renderKpis(data);
   renderPerProduct(data);
   renderTimeline(data);
