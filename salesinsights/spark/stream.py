@@ -22,6 +22,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
+from salesinsights.schema import SOURCE_FILE
 from salesinsights.settings import Settings
 from salesinsights.spark import medallion
 from salesinsights.spark.delta_io import add_increments, append_once
@@ -70,12 +71,14 @@ class BatchStats:
 
 @dataclass(frozen=True)
 class BatchOverview:
-    """What one aggregation over the parsed batch tells: its Kafka offsets, sizes and event dates."""
+    """What one aggregation over the parsed batch tells: its Kafka offsets, sizes, event dates and the
+    source files of its valid events."""
 
     offsets: dict[int, tuple[int, int]]
     records: int
     quarantined: int
     event_dates: list[date]
+    source_files: list[str]
 
     @classmethod
     def of(cls, parsed: DataFrame) -> BatchOverview:
@@ -88,6 +91,7 @@ class BatchOverview:
                 F.count(F.lit(1)).alias("records"),
                 F.count_if(~valid).alias("quarantined"),
                 F.collect_set(F.when(valid, F.to_date("event_time"))).alias("dates"),
+                F.collect_set(F.when(valid, F.col(SOURCE_FILE))).alias("files"),
             )
             .collect()
         )
@@ -96,6 +100,7 @@ class BatchOverview:
             records=sum(row["records"] for row in rows),
             quarantined=sum(row["quarantined"] for row in rows),
             event_dates=sorted({day for row in rows for day in row["dates"]}),
+            source_files=sorted({name for row in rows for name in row["files"]}),
         )
 
 
@@ -147,10 +152,15 @@ class MedallionBatchWriter:
     ) -> None:
         spark, paths, mark = self.spark, self.paths, f"{self.query_id}:{batch_id}"
         with self._step("first_arrivals"):
+            # An event id hashes its source file and line, so only silver rows of the batch's files (or of
+            # none) can share one: Delta's file statistics skip the rest instead of reading whole days.
             silver_before = medallion.from_other_batches(
                 spark.read.format("delta")
                 .load(paths[SILVER_EVENTS])
-                .where(F.col("event_date").isin(overview.event_dates)),
+                .where(
+                    F.col("event_date").isin(overview.event_dates)
+                    & (F.col(SOURCE_FILE).isin(overview.source_files) | F.col(SOURCE_FILE).isNull())
+                ),
                 overview.offsets,
             )
             valid = medallion.valid_events(parsed, started)
