@@ -3,7 +3,6 @@ command lines its tasks run; the CLI's argument checks."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -14,26 +13,15 @@ from salesinsights.clv.cli import _arguments
 from salesinsights.clv.nightly import clv_run_id, job_command
 from salesinsights.clv.snapshot import check_run_id
 from salesinsights.settings import Settings
-from tests.support import REPO
+from tests.support import REPO, parsed_dags
 
 
 @pytest.fixture(scope="module")
 def clv_dag(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    saved = {key: os.environ.get(key) for key in ("AIRFLOW_HOME", "AIRFLOW__CORE__LOAD_EXAMPLES")}
-    os.environ["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow_home"))
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    try:
-        from airflow.dag_processing.dagbag import DagBag
-
-        bag = DagBag(dag_folder=REPO / "dags" / "clv_nightly.py", safe_mode=False)
+    airflow_home = tmp_path_factory.mktemp("airflow_home")
+    with parsed_dags(airflow_home, REPO / "dags" / "clv_nightly.py") as bag:
         assert bag.import_errors == {}
         yield bag.dags["clv_nightly"]
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def test_dag_runs_write_audit_publish_then_report(clv_dag: Any) -> None:

@@ -3,14 +3,13 @@ a schedule. A DAG that is deliberately manual-only (schedule=None) says so with 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import REPO
+from tests.support import REPO, parsed_dags
 
 DAGS_FOLDER = REPO / "dags"
 MANUAL_TAG = "manual"
@@ -18,23 +17,8 @@ MANUAL_TAG = "manual"
 
 @pytest.fixture(scope="module")
 def dag_bag(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    # A throwaway Airflow home, so parsing never creates or reads a developer's ~/airflow. (If Airflow was
-    # imported earlier in this session it keeps its configuration, which is fine for parsing.)
-    saved = {key: os.environ.get(key) for key in ("AIRFLOW_HOME", "AIRFLOW__CORE__LOAD_EXAMPLES")}
-    os.environ["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow_home"))
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    try:
-        # Airflow 3.3: the file-parsing DagBag lives in airflow.dag_processing; given a folder it loads only
-        # that folder (example DAGs are never mixed in).
-        from airflow.dag_processing.dagbag import DagBag
-
-        yield DagBag(dag_folder=DAGS_FOLDER, safe_mode=False)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with parsed_dags(tmp_path_factory.mktemp("airflow_home"), DAGS_FOLDER) as bag:
+        yield bag
 
 
 def test_no_import_errors(dag_bag: Any) -> None:
