@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
 import duckdb
 import pandas as pd
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException
 from deltalake import DeltaTable
 
 from salesinsights.dashboard.models import InputQuality, LastValidation
+from salesinsights.kafka_io import consumer_from_start
 from salesinsights.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,24 +75,11 @@ class DeadLetterTally:
 
     def _assigned(self) -> Consumer:
         if self._consumer is None:
-            consumer = Consumer(
-                {
-                    "bootstrap.servers": self.kafka.bootstrap_servers,
-                    "group.id": f"salesinsights-dashboard-{uuid.uuid4()}",
-                    "isolation.level": "read_committed",
-                    "enable.auto.commit": False,
-                    # While the broker is down every reconnect would log an error; the failed metadata
-                    # request below says it once per refresh instead.
-                    "log_level": 0,
-                }
+            # While the broker is down every reconnect would log an error (log_level 0 silences them); the
+            # failed metadata request says it once per refresh instead.
+            self._consumer = consumer_from_start(
+                self.kafka, self.kafka.dead_letter_topic, "dashboard", metadata_timeout_s=5, log_level=0
             )
-            topic = self.kafka.dead_letter_topic
-            metadata = consumer.list_topics(topic, timeout=5).topics[topic]
-            if metadata.error is not None:
-                consumer.close()
-                raise KafkaException(metadata.error)
-            consumer.assign([TopicPartition(topic, number, 0) for number in metadata.partitions])
-            self._consumer = consumer
         return self._consumer
 
     def catch_up(self) -> None:
