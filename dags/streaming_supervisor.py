@@ -1,9 +1,10 @@
 """
 ### streaming_supervisor — keeps the streaming medallion running
 
-Every minute: starts the Spark streaming application (Kafka → Delta bronze/silver/gold) if it is not
-running — after a crash, a reboot or a `make down` of the stream alone — and writes its health to the task
-log: the last progress time, input and processing rates, the last micro-batch's duration and the Kafka lag.
+Every minute: starts the Spark streaming application (the archive query, Kafka → Delta bronze/silver/gold,
+and the live query, Kafka → window totals on the gold topic) if it is not running — after a crash, a reboot
+or a `make down` of the stream alone — and writes each query's health to the task log: the last progress
+time, input and processing rates, the last micro-batch's duration and the Kafka lag.
 A run fails when the application cannot be started or has stopped reporting.
 
 The application runs in its own process (`scripts/streaming.sh`), not inside an Airflow task, so it keeps
@@ -46,7 +47,7 @@ def streaming_supervisor() -> None:
         for key, value in health.items():
             log.info("%s: %s", key, value)
         if not health.get("active"):
-            raise RuntimeError(f"the streaming query is not active: {health.get('message')}")
+            raise RuntimeError(f"a streaming query is not active: {health.get('queries')}")
         return health
 
     keep_running()

@@ -1,6 +1,8 @@
-"""Spark entry point: the streaming medallion, Kafka → Delta bronze/silver/gold (+ gold topic).
+"""Spark entry point: the streaming application, Kafka → Delta bronze/silver/gold, and live window totals
+to the gold topic. Two queries on one raw topic, one application (see salesinsights/spark/stream.py and
+live.py); when either fails, the application stops, and the supervisor DAG starts it again.
 
-Runs until SIGTERM/SIGINT, then lets the micro-batch in flight finish before it stops.
+Runs until SIGTERM/SIGINT, then lets the micro-batches in flight finish before it stops.
     spark-submit jobs/streaming_medallion.py       or       .venv/bin/python jobs/streaming_medallion.py
 """
 
@@ -9,11 +11,22 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
+
+from pyspark.sql.streaming import StreamingQuery
 
 from salesinsights.settings import get_settings
+from salesinsights.spark.live import LIVE_QUERY_NAME, start_live_sales
 from salesinsights.spark.progress import write_health
 from salesinsights.spark.session import build_spark
 from salesinsights.spark.stream import QUERY_NAME, start_medallion
+
+
+def report(queries: dict[str, StreamingQuery], run_dir: Path) -> None:
+    try:
+        write_health(queries, run_dir)
+    except (OSError, ValueError, TypeError):  # a health report must never stop the stream
+        logging.exception("could not write the health file")
 
 
 def main() -> None:
@@ -24,20 +37,25 @@ def main() -> None:
         signal.signal(signum, lambda *_: stop_requested.set())
 
     spark = build_spark(settings, f"salesinsights-{QUERY_NAME}")
-    query = start_medallion(spark, settings)
-    while query.isActive:
-        query.awaitTermination(1)
-        try:
-            write_health(query, settings.run_dir)
-        except (OSError, ValueError, TypeError):  # a health report must never stop the stream
-            logging.exception("could not write the health file")
-        if stop_requested.is_set() and not query.status["isTriggerActive"]:
-            query.stop()
-    write_health(query, settings.run_dir)
-    error = query.exception()
+    queries = {
+        # The archive query creates the tables; the live query needs none.
+        QUERY_NAME: start_medallion(spark, settings),
+        LIVE_QUERY_NAME: start_live_sales(spark, settings),
+    }
+    while any(query.isActive for query in queries.values()):
+        stop_requested.wait(1)
+        report(queries, settings.run_dir)
+        # Stopping, on request or because one query failed (the supervisor then restarts the whole
+        # application): each query once its micro-batch in flight is done.
+        if stop_requested.is_set() or not all(query.isActive for query in queries.values()):
+            for query in queries.values():
+                if query.isActive and not query.status["isTriggerActive"]:
+                    query.stop()
+    report(queries, settings.run_dir)
+    errors = [f"{name}: {query.exception()}" for name, query in queries.items() if query.exception()]
     spark.stop()
-    if error is not None and not stop_requested.is_set():
-        raise SystemExit(f"streaming query failed: {error}")
+    if errors and not stop_requested.is_set():
+        raise SystemExit(f"streaming query failed: {'; '.join(errors)}")
 
 
 if __name__ == "__main__":

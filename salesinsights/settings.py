@@ -89,6 +89,10 @@ class SparkSettings(BaseModel):
     driver_memory: str = "2g"
     # Upper bound of Kafka records per micro-batch, so that a backlog is worked off in bounded steps.
     max_offsets_per_trigger: int = Field(default=200_000, ge=1)
+    # The live query (window totals to the gold topic): short triggers, small batches, so that a purchase is
+    # counted seconds after its file lands even while the archive works off a backlog.
+    live_trigger_interval: timedelta = timedelta(milliseconds=250)
+    live_max_offsets_per_trigger: int = Field(default=50_000, ge=1)
     # Any further Spark configuration, e.g. for object storage:
     # SALESINSIGHTS_SPARK__EXTRA_CONF='{"spark.hadoop.fs.s3a.endpoint": "http://minio:9000"}'.
     extra_conf: dict[str, str] = Field(default_factory=dict)
@@ -103,6 +107,9 @@ class ServiceSettings(BaseModel):
     bind_host: str = "127.0.0.1"
     airflow_port: int = 8080
     dashboard_port: int = 8000
+    # On start, the dashboard reads the gold topic's window totals from this far back; older windows come
+    # from Delta, which the archive query has written by then.
+    dashboard_live_lookback: timedelta = timedelta(hours=1)
     # Empty: SQLite in the Airflow home. A postgresql+psycopg2:// URL selects Postgres.
     airflow_database_url: str = ""
 

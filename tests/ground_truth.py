@@ -23,6 +23,9 @@ class Expected:
     valid_rows: int
     invalid_rows: int
     daily: pd.DataFrame  # event_date (str), product_id, revenue (Decimal), units
+    windows: (
+        pd.DataFrame
+    )  # product_id, window_start (ISO text, UTC), revenue (Decimal), units: 1-minute windows
 
 
 def expected_from_files(paths: Iterable[Path]) -> Expected:
@@ -49,4 +52,13 @@ def expected_from_files(paths: Iterable[Path]) -> Expected:
         .agg(revenue=("price", lambda prices: sum(prices, Decimal(0))), units=("price", "size"))
         .reset_index()
     )
-    return Expected(len(valid), invalid, daily)
+    # "2019-10-02 10:17:45 UTC" -> "2019-10-02T10:17:00Z"
+    purchases["window_start"] = (
+        purchases["event_time"].str[:10] + "T" + purchases["event_time"].str[11:16] + ":00Z"
+    )
+    windows = (
+        purchases.groupby(["product_id", "window_start"])
+        .agg(revenue=("price", lambda prices: sum(prices, Decimal(0))), units=("price", "size"))
+        .reset_index()
+    )
+    return Expected(len(valid), invalid, daily, windows)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from salesinsights.settings import KafkaSettings, child_environment
+from salesinsights.producer.service import LandingProducer
+from salesinsights.settings import KafkaSettings, Settings, child_environment
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_SAMPLE_DIR = REPO.parent / "shared" / "data" / "real_sample"
@@ -24,6 +29,52 @@ def free_port() -> int:
 def platform_env(data_dir: Path, kafka: KafkaSettings, **extra: str) -> dict[str, str]:
     """The environment that points the project's scripts and modules at a test's own data and broker."""
     return child_environment(data_dir, kafka, **extra)
+
+
+def start_streaming(settings: Settings, max_offsets_per_trigger: int = 60_000) -> subprocess.Popen[bytes]:
+    """The streaming application on the test's data and topics, in a session of its own: killing the
+    session takes the Spark JVM down with the Python driver, at once."""
+    env = platform_env(
+        settings.data,
+        settings.kafka,
+        PYSPARK_PYTHON=sys.executable,
+        SALESINSIGHTS_SPARK__MASTER="local[2]",
+        SALESINSIGHTS_SPARK__SHUFFLE_PARTITIONS="2",
+        SALESINSIGHTS_SPARK__MAX_OFFSETS_PER_TRIGGER=str(max_offsets_per_trigger),
+        # The live query takes the whole backlog in one batch: the files' Kafka partitions, split into
+        # batches, could put one partition's events behind the watermark that another's set.
+        SALESINSIGHTS_SPARK__LIVE_MAX_OFFSETS_PER_TRIGGER="1000000",
+    )
+    settings.data.mkdir(parents=True, exist_ok=True)
+    log = (settings.data / "streaming.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "jobs/streaming_medallion.py"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as `make down` sends it: the application finishes its micro-batches and exits cleanly."""
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(180) == 0
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout_s}s waiting for {what}"
+        time.sleep(1)
+
+
+def produce(settings: Settings) -> None:
+    """Every file in the landing folder, produced as the producer service does."""
+    producer = LandingProducer(settings, transactional_id=f"test-{settings.kafka.raw_topic}")
+    for path in producer.pending_files():
+        producer.produce_file(path)
 
 
 @contextmanager

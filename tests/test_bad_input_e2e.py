@@ -28,7 +28,7 @@ from salesinsights.quality.validate import validate_day
 from salesinsights.settings import Settings
 from salesinsights.spark.tables import AUDIT_STREAM_BATCHES, SILVER_EVENTS, SILVER_QUARANTINE
 from tests.bad_input.corpus import EVENT_DAY, Case, Fate, Kind, totals, write_phase
-from tests.test_streaming_e2e import produce, start_streaming, stop, wait_until
+from tests.support import produce, start_streaming, stop, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -1,21 +1,25 @@
-"""The page in a real browser (Debian's Chromium, driven by Playwright): the dashboard runs as `make up`
-starts it (scripts/dashboard.sh) on gold tables in a temporary folder; a purchase appended to gold while the
-page is open shows up in the per-product view without a reload. The screenshot is kept in test-artifacts/."""
+"""The page in a real browser (Debian's Chromium, driven by Playwright) on a running platform: the producer
+and the dashboard as `make up` starts them (scripts/producer.sh, scripts/dashboard.sh), the streaming
+application, and the test's own topics on the session's broker. A purchase dropped into the landing folder
+while the page is open goes landing file → producer → Kafka → live query → gold topic → dashboard, and
+shows up in the per-product view without a reload. The screenshot is kept in test-artifacts/."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from salesinsights.settings import Settings
-from tests.support import REPO, free_port
-from tests.test_dashboard_gold import WINDOW, GoldLake, generated_events, purchase
+from salesinsights.dashboard.bench_load import Probe
+from salesinsights.landing import TEMP_PREFIX, SourceSlice, drop_slice
+from salesinsights.schema import CSV_HEADER
+from salesinsights.settings import Settings, SourceSettings
+from tests.support import REPO, free_port, platform_env, start_streaming, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -37,34 +41,40 @@ NOW = datetime(2019, 11, 15, 15, 30, tzinfo=UTC)  # the replay is half way throu
 DROPPED_PRODUCT = 9_000_000_777
 
 
-@pytest.fixture
-def lake(tmp_path: Path) -> GoldLake:
-    lake = GoldLake(Settings(data_dir=tmp_path / "data"))
-    lake.add(event for event in generated_events(DAY, scale=0.2) if event.event_time < NOW)
-    return lake
+WINDOW = timedelta(minutes=1)
 
 
 @pytest.fixture
-def dashboard(lake: GoldLake, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SALESINSIGHTS_", "SI_"))}
-    env |= {
-        "SALESINSIGHTS_DATA_DIR": str(lake.settings.data),
-        "SALESINSIGHTS_SERVICES__DASHBOARD_PORT": str(port),
-    }
-    script = REPO / "scripts" / "dashboard.sh"
-    subprocess.run([script, "start"], env=env, check=True, timeout=90)
+def running(platform: Settings) -> Iterator[tuple[Settings, str]]:
+    """The platform on the day so far: its file produced and streamed, the dashboard serving it."""
+    settings = platform.model_copy(update={"source": SourceSettings(scale=0.2)})
+    drop_slice(settings, SourceSlice(datetime.combine(DAY, datetime.min.time(), UTC), NOW))
+    env = platform_env(settings.data, settings.kafka, SALESINSIGHTS_SERVICES__DASHBOARD_PORT=str(free_port()))
+    scripts = REPO / "scripts"
+    streaming = start_streaming(settings)
     try:
-        yield f"http://127.0.0.1:{port}/"
+        for service in ("producer", "dashboard"):
+            subprocess.run([scripts / f"{service}.sh", "start"], env=env, check=True, timeout=120)
+        yield settings, f"http://127.0.0.1:{env['SALESINSIGHTS_SERVICES__DASHBOARD_PORT']}/"
     finally:
-        subprocess.run([script, "stop"], env=env, check=False, timeout=60)
+        for service in ("dashboard", "producer"):
+            subprocess.run([scripts / f"{service}.sh", "stop"], env=env, check=False, timeout=120)
+        stop(streaming)
 
 
-def test_a_purchase_dropped_during_the_test_appears_without_a_reload(dashboard: str, lake: GoldLake) -> None:
+def land_purchase(settings: Settings, probe: Probe) -> None:
+    """A landing file with one purchase, written as the file drop writes (temporary name, then rename)."""
+    temporary = settings.landing_dir / f"{TEMP_PREFIX}{probe.file_name}"
+    temporary.write_text(f"{CSV_HEADER}\n{probe.line()}\n")
+    temporary.replace(settings.landing_dir / probe.file_name)
+
+
+def test_a_purchase_dropped_during_the_test_appears_without_a_reload(running: tuple[Settings, str]) -> None:
+    settings, dashboard = running
     assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install -y chromium"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            lake.settings.data / "chromium-profile",
+            settings.data / "chromium-profile",
             executable_path=CHROMIUM,
             args=CHROMIUM_ARGS,
             viewport={"width": 1440, "height": 1000},
@@ -74,17 +84,17 @@ def test_a_purchase_dropped_during_the_test_appears_without_a_reload(dashboard: 
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(dashboard)
         per_product = page.locator("#per-product-chart")
-        expect(per_product.locator(".bar-row").first).to_be_visible(timeout=20_000)
+        # The day so far through producer, Kafka and Spark (the application's start included).
+        expect(per_product.locator(".bar-row").first).to_be_visible(timeout=240_000)
         page.evaluate("window.loadedOnce = true")  # gone if the page were reloaded
         assert page.locator(f'[data-product-id="{DROPPED_PRODUCT}"]').count() == 0
 
-        # The stream's next micro-batch: a purchase in the window after the newest one.
-        lake.add(
-            [purchase(NOW + WINDOW + timedelta(seconds=12), DROPPED_PRODUCT, "987.65", brand="test-brand")]
-        )
+        # A purchase in the window after the newest one, into the landing folder.
+        at = NOW + WINDOW + timedelta(seconds=12)
+        land_purchase(settings, Probe(DROPPED_PRODUCT, Decimal("987.65"), at, "events_browser_probe.csv"))
 
         dropped = per_product.locator(f'[data-product-id="{DROPPED_PRODUCT}"]')
-        expect(dropped).to_be_visible(timeout=15_000)
+        expect(dropped).to_be_visible(timeout=30_000)
         expect(dropped).to_contain_text("$987.65")
         expect(page.locator(f'#latest-window-rows tr[data-product-id="{DROPPED_PRODUCT}"]')).to_be_visible()
         expect(page.locator("#freshness-label")).to_have_text("Live")

@@ -8,9 +8,7 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -20,7 +18,6 @@ from salesinsights.kafka_io import read_topic
 from salesinsights.lake import processed_records
 from salesinsights.lake import read_table as table
 from salesinsights.landing import SourceSlice, drop_slice
-from salesinsights.producer.service import LandingProducer
 from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import Settings, SourceSettings
 from salesinsights.spark.tables import (
@@ -31,47 +28,42 @@ from salesinsights.spark.tables import (
     SILVER_QUARANTINE,
 )
 from tests.ground_truth import expected_from_files
-from tests.support import platform_env
+from tests.support import produce, start_streaming, stop, wait_until
 
 pytestmark = pytest.mark.e2e
 
 
-def start_streaming(settings: Settings, max_offsets_per_trigger: int = 60_000) -> subprocess.Popen[bytes]:
-    env = platform_env(
-        settings.data,
-        settings.kafka,
-        PYSPARK_PYTHON=sys.executable,
-        SALESINSIGHTS_SPARK__MASTER="local[2]",
-        SALESINSIGHTS_SPARK__SHUFFLE_PARTITIONS="2",
-        SALESINSIGHTS_SPARK__MAX_OFFSETS_PER_TRIGGER=str(max_offsets_per_trigger),
-    )
-    log = (settings.data / "streaming.log").open("ab")
-    # A session of its own: the kill below takes the Spark JVM down with the Python driver, at once.
-    return subprocess.Popen(
-        [sys.executable, "jobs/streaming_medallion.py"],
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+def live_windows(settings: Settings) -> dict[tuple[int, str], tuple[Decimal, int]]:
+    """The gold topic's newest totals per product and window (a key's records share one partition)."""
+    newest = {}
+    for message in read_topic(settings.kafka, settings.kafka.gold_sales_topic):
+        record = json.loads(message.value() or b"")
+        newest[(record["product_id"], record["window_start"])] = (Decimal(record["revenue"]), record["units"])
+    return newest
 
 
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout_s}s waiting for {what}"
-        time.sleep(1)
+def expected_windows(settings: Settings) -> dict[tuple[int, str], tuple[Decimal, int]]:
+    expected = expected_from_files(sorted(settings.archive_dir.iterdir()))
+    return {
+        (int(row.product_id), row.window_start): (row.revenue, int(row.units))
+        for row in expected.windows.itertuples()
+    }
 
 
-def produce(settings: Settings) -> None:
-    producer = LandingProducer(settings, transactional_id=f"test-{settings.kafka.raw_topic}")
-    for path in producer.pending_files():
-        producer.produce_file(path)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(180) == 0
+def assert_live_windows_match_files(settings: Settings) -> None:
+    """The live query's totals on the gold topic equal the windows computed from the files, and so do
+    gold.product_sales's (the archive's) once it has caught up."""
+    truth = expected_windows(settings)
+    wait_until(lambda: live_windows(settings) == truth, 300, "the live query's totals")
+    windows = table(settings, GOLD_PRODUCT_SALES)
+    stored = {
+        (int(row.product_id), row.window_start.strftime("%Y-%m-%dT%H:%M:%SZ")): (
+            Decimal(str(row.revenue)),
+            int(row.units),
+        )
+        for row in windows.itertuples()
+    }
+    assert stored == truth
 
 
 def assert_gold_matches_files(settings: Settings) -> None:
@@ -121,6 +113,7 @@ def test_gold_equals_ground_truth_bad_rows_are_quarantined_and_late_events_count
     try:
         wait_until(lambda: processed_records(settings) >= committed, 900, "the stream to catch up")
         assert_gold_matches_files(settings)
+        assert_live_windows_match_files(settings)
         quarantine = table(settings, SILVER_QUARANTINE)
         times = [json.loads(raw)["event_time"] for raw in quarantine["raw_value"]]
         assert dict(zip(times, quarantine["reason"], strict=True)) == {
@@ -139,6 +132,7 @@ def test_gold_equals_ground_truth_bad_rows_are_quarantined_and_late_events_count
         assert (silver["user_session"] == "late-session").sum() == 1
         windows = table(settings, GOLD_PRODUCT_SALES)
         assert not (windows["product_id"] == 1).any(), "a late purchase must stay out of closed windows"
+        assert not any(product == 1 for product, _ in live_windows(settings)), "nor in the live totals"
         assert_gold_matches_files(settings)  # the daily table counts it
     finally:
         stop(streaming)
@@ -175,5 +169,6 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(platform: Settings)
         wait_until(lambda: processed_records(settings) >= committed, 900, "the stream to catch up")
         assert processed_records(settings) == committed
         assert_gold_matches_files(settings)
+        assert_live_windows_match_files(settings)
     finally:
         stop(streaming)

@@ -7,6 +7,7 @@ import logging
 import uvicorn
 
 from salesinsights.dashboard.app import create_app
+from salesinsights.dashboard.live import LiveWindows
 from salesinsights.settings import get_settings
 
 
@@ -15,7 +16,7 @@ def main() -> None:
     settings = get_settings()
     # No access log: every open page polls once a second.
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, live=LiveWindows(settings.kafka, settings.services.dashboard_live_lookback)),
         host=settings.services.bind_host,
         port=settings.services.dashboard_port,
         access_log=False,

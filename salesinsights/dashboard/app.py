@@ -16,12 +16,14 @@ from fastapi.staticfiles import StaticFiles
 from salesinsights.dashboard.address import DATA_DOCS_ROUTE
 from salesinsights.dashboard.api import OverviewCache, router
 from salesinsights.dashboard.brands import BrandCatalogue
+from salesinsights.dashboard.live import LiveWindows
 from salesinsights.dashboard.quality import QualityWatch
 from salesinsights.dashboard.reader import GoldReader
 from salesinsights.dashboard.refresher import Refresher
 from salesinsights.settings import Settings, get_settings
 
 STATIC = Path(__file__).parent / "static"
+LIVE_RETRY_SECONDS = 0.05
 
 
 async def invalid_request(request: Request, error: Exception) -> JSONResponse:
@@ -47,15 +49,21 @@ def create_app(
     settings: Settings | None = None,
     brand_refresh_seconds: float = 60.0,
     quality_refresh_seconds: float = 10.0,
+    live: LiveWindows | None = None,
 ) -> FastAPI:
+    """The service over the gold tables of `settings`; with `live`, also over the gold topic's newest
+    window totals (what the running service does: see __main__)."""
     settings = settings or get_settings()
-    reader = GoldReader(settings)
+    reader = GoldReader(settings, live=live)
     catalogue = BrandCatalogue(settings.table_path("silver", "events"))
     quality = QualityWatch(settings)
     refreshers = [
         Refresher("brand-refresher", catalogue.refresh, brand_refresh_seconds),
         Refresher("input-quality-refresher", quality.refresh, quality_refresh_seconds),
     ]
+    if live is not None:
+        # consume() itself waits for records; the pause only spaces out retries while Kafka is away.
+        refreshers.append(Refresher("gold-topic-consumer", live.poll, LIVE_RETRY_SECONDS))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -65,6 +73,8 @@ def create_app(
         for refresher in refreshers:
             refresher.stop()
         quality.close()
+        if live is not None:
+            live.close()
 
     # No /docs or /redoc: their pages load scripts from a CDN, and this service must work offline.
     app = FastAPI(

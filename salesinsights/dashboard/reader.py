@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 
+from salesinsights.dashboard.live import LiveWindows
 from salesinsights.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -178,22 +179,54 @@ class GoldSnapshot:
         return sorted(set(self.windows_by_day) | set(self.daily_by_day))
 
 
-class GoldReader:
-    """Thread-safe: requests share one snapshot, refreshed at most every `min_interval` seconds."""
+def overlay_live(stored: pd.DataFrame, live: pd.DataFrame) -> pd.DataFrame:
+    """Window rows of both sources, per product and window the one with more units: both totals only grow,
+    so the larger is the more advanced; a tie keeps the stored (Delta) row."""
+    if live.empty:
+        return stored
+    live = live[stored.columns]
+    if stored.empty:
+        return live.reset_index(drop=True)
+    both = pd.concat([stored.assign(_live=False), live.assign(_live=True)], ignore_index=True)
+    newest = both.sort_values(["units", "_live"], ascending=[True, False], kind="stable").drop_duplicates(
+        ["product_id", "window_start"], keep="last"
+    )
+    return newest.drop(columns="_live").sort_values(["window_start", "product_id"], ignore_index=True)
 
-    def __init__(self, settings: Settings, min_interval: float = 0.5) -> None:
+
+class GoldReader:
+    """Thread-safe: requests share one snapshot, refreshed at most every `min_interval` seconds. With `live`,
+    the newest windows come from the gold topic as well (see live.py)."""
+
+    def __init__(
+        self, settings: Settings, min_interval: float = 0.5, live: LiveWindows | None = None
+    ) -> None:
         self.windows = DatedTable(settings.table_path(*WINDOWS_TABLE), "window_date", WINDOW_COLUMNS)
         self.daily = DatedTable(settings.table_path(*DAILY_TABLE), "event_date", DAILY_COLUMNS)
         self.batches = BatchTable(settings.table_path(*BATCHES_TABLE))
+        self.live = live
         self.min_interval = min_interval
         self._lock = threading.Lock()
         self._checked = -float("inf")
+        self._live_version = 0
         self._snapshot = self._take()
 
+    def _windows(self) -> tuple[pd.DataFrame, dict[date, pd.DataFrame]]:
+        """The newest days' windows: Delta's, with the live rows laid over them."""
+        stored = self.windows.frame
+        if self.live is None:
+            return stored, self.windows.by_day
+        live = self.live.frame()
+        days = set(self.windows.by_day) | set(live["window_date"])
+        kept = set(sorted(days)[-KEPT_DAYS:])
+        frame = overlay_live(stored, live[live["window_date"].isin(kept)])
+        return frame, {day: frame[frame["window_date"] == day] for day in sorted(kept)}
+
     def _take(self) -> GoldSnapshot:
+        windows, windows_by_day = self._windows()
         return GoldSnapshot(
-            windows=self.windows.frame,
-            windows_by_day=self.windows.by_day,
+            windows=windows,
+            windows_by_day=windows_by_day,
             daily=self.daily.frame,
             daily_by_day=self.daily.by_day,
             batches=self.batches.frame,
@@ -201,17 +234,23 @@ class GoldReader:
                 "gold.product_sales": self.windows.version,
                 "gold.product_sales_daily": self.daily.version,
                 "audit.stream_batches": self.batches.version,
+                "live.gold_topic": self._live_version,
             },
             read_at=datetime.now(UTC),
         )
 
     def snapshot(self) -> GoldSnapshot:
         with self._lock:
+            moved = False
             if time.monotonic() - self._checked >= self.min_interval:
-                moved = [self._refresh(table) for table in (self.windows, self.daily, self.batches)]
+                moved = any([self._refresh(table) for table in (self.windows, self.daily, self.batches)])
                 self._checked = time.monotonic()
-                if any(moved):
-                    self._snapshot = self._take()
+            # The live rows are in memory already: taken at every request, not every `min_interval`.
+            if self.live is not None and self.live.version != self._live_version:
+                self._live_version = self.live.version
+                moved = True
+            if moved:
+                self._snapshot = self._take()
             return self._snapshot
 
     @staticmethod

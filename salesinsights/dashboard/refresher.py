@@ -10,7 +10,7 @@ log = logging.getLogger(__name__)
 
 
 class Refresher:
-    def __init__(self, name: str, refresh: Callable[[], None], interval: float) -> None:
+    def __init__(self, name: str, refresh: Callable[[], object], interval: float) -> None:
         self.name = name
         self.refresh = refresh
         self.interval = interval

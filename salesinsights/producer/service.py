@@ -178,8 +178,9 @@ class LandingProducer:
         temporary.write_text(json.dumps(status))
         temporary.replace(target)
 
-    def run(self, poll_interval_s: float = 0.5) -> None:
-        """Until stopped: produce every pending file. A stop request lets the current file finish."""
+    def run(self, poll_interval_s: float = 0.1) -> None:
+        """Until stopped: produce every pending file. A stop request lets the current file finish. A new file
+        waits at most `poll_interval_s` (listing the folder is cheap; each second of wait is freshness)."""
         while not self.stopping.is_set():
             pending = self.pending_files()
             self.write_status(len(pending))

@@ -1,4 +1,5 @@
-"""The streaming query's health as a small JSON file, for `make status` and the supervisor DAG."""
+"""The streaming application's health as a small JSON file, for `make status` and the supervisor DAG: whether
+every query is active, and each query's last progress."""
 
 from __future__ import annotations
 
@@ -31,11 +32,10 @@ def kafka_lag(progress: dict[str, Any]) -> int | None:
     return total
 
 
-def health(query: StreamingQuery) -> dict[str, Any]:
+def query_health(query: StreamingQuery) -> dict[str, Any]:
     progress: dict[str, Any] = dict(query.lastProgress or {})
     return {
-        "updated_at": datetime.now(UTC).isoformat(),
-        "active": query.isActive,
+        "running": query.isActive,
         "query_id": str(query.id),
         "message": query.status.get("message"),
         "last_batch_id": progress.get("batchId"),
@@ -48,9 +48,17 @@ def health(query: StreamingQuery) -> dict[str, Any]:
     }
 
 
-def write_health(query: StreamingQuery, run_dir: Path) -> None:
+def health(queries: dict[str, StreamingQuery]) -> dict[str, Any]:
+    return {
+        "updated_at": datetime.now(UTC).isoformat(),
+        "active": all(query.isActive for query in queries.values()),
+        "queries": {name: query_health(query) for name, query in queries.items()},
+    }
+
+
+def write_health(queries: dict[str, StreamingQuery], run_dir: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     target = run_dir / STATUS_FILE
     temporary = target.with_name(f".{target.name}")
-    temporary.write_text(json.dumps(health(query), default=str))
+    temporary.write_text(json.dumps(health(queries), default=str))
     temporary.replace(target)

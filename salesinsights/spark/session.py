@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from salesinsights.settings import Settings
+
+# The live query's pool before the archive's (see the file).
+SCHEDULER_POOLS = Path(__file__).with_name("fairscheduler.xml")
 
 
 def local_jars(settings: Settings) -> list[str]:
@@ -31,8 +35,9 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
-        # Concurrent jobs (gold beside the archive's writes) share the cores instead of queueing.
+        # Concurrent jobs (the live query, gold beside the archive's writes) share the cores by pool.
         "spark.scheduler.mode": "FAIR",
+        "spark.scheduler.allocation.file": str(SCHEDULER_POOLS),
         # MERGE sources here are checkpointed DataFrames already; Delta need not materialise them again.
         "spark.databricks.delta.merge.materializeSource": "none",
         "spark.ui.enabled": "false",

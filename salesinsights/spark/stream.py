@@ -1,9 +1,10 @@
-"""The streaming medallion: one Structured Streaming query from the raw topic, one micro-batch pipeline.
+"""The archive query: the raw topic into the Delta medallion, one micro-batch pipeline.
 
-Each micro-batch writes gold first (the dashboard's freshness), then silver, bronze, quarantine and the
-batch's audit row, then publishes the updated gold windows to Kafka. Each write is idempotent for the batch
-(Delta transaction ids for appends, batch-stamped MERGEs for gold), so a batch that Spark replays after a
-crash completes what the crashed attempt left undone and repeats nothing.
+Each micro-batch MERGEs the gold windows beside the appends of silver, bronze and the quarantine and the
+daily MERGE, then records the batch's audit row. Each write is idempotent for the batch (Delta transaction
+ids for appends, batch-stamped MERGEs for gold), so a batch that Spark replays after a crash completes what
+the crashed attempt left undone and repeats nothing. The dashboard's freshness does not wait for it: the live
+query (live.py) puts window totals on the gold topic first.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from salesinsights.settings import Settings
 from salesinsights.spark import medallion
 from salesinsights.spark.delta_io import add_increments, append_once
 from salesinsights.spark.events import parse_records
+from salesinsights.spark.kafka_source import raw_records, spark_duration
 from salesinsights.spark.tables import (
     AUDIT_STREAM_BATCHES,
     BRONZE_EVENTS,
@@ -42,6 +44,7 @@ from salesinsights.spark.watermark import PartitionWatermark
 log = logging.getLogger(__name__)
 
 QUERY_NAME = "medallion"
+ARCHIVE_POOL = "archive"
 
 _SUMS = ("revenue", "units", "views", "carts", "removals", "purchases")
 DAILY_UPDATES = {column: f"t.{column} + s.{column}" for column in _SUMS}
@@ -51,10 +54,6 @@ WINDOW_UPDATES = {
     "buyer_ids": "array_sort(array_union(t.buyer_ids, s.buyer_ids))",
     "distinct_buyers": "size(array_union(t.buyer_ids, s.buyer_ids))",
 }
-
-
-def spark_duration(seconds: float) -> str:
-    return f"{seconds:g} seconds"
 
 
 @dataclass(frozen=True)
@@ -125,6 +124,8 @@ class MedallionBatchWriter:
 
     def __call__(self, records: DataFrame, batch_id: int) -> None:
         self._query_known.wait()
+        # Below the live query's pool: the archive takes the cores the freshness path leaves.
+        self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", ARCHIVE_POOL)
         started = datetime.now(UTC)
         clock = time.monotonic()
         self._step_seconds = {}
@@ -210,9 +211,6 @@ class MedallionBatchWriter:
         # Last: a batch's audit row says that everything it wrote is committed.
         with self._step("audit"):
             self._record_batch(batch_id, started, stats, overview.offsets)
-        with self._step("publish"):
-            if window_dates:
-                self._publish_windows(window_increments, window_dates)
         assert self._watermark is not None
         self._watermark.advance(high_marks)
         self.last_stats = stats
@@ -227,6 +225,7 @@ class MedallionBatchWriter:
         started: datetime,
     ) -> None:
         """silver, the daily gold table, bronze and the quarantine: each idempotent for the batch."""
+        self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", ARCHIVE_POOL)
         app = self.query_id
         with self._step("silver"):
             append_once(new_events, self.paths[SILVER_EVENTS], f"{app}:silver", batch_id)
@@ -289,58 +288,12 @@ class MedallionBatchWriter:
         frame = self.spark.createDataFrame([row], AUDIT_STREAM_BATCHES.schema)
         append_once(frame, self.paths[AUDIT_STREAM_BATCHES], f"{self.query_id}:audit", batch_id)
 
-    def _publish_windows(self, increments: DataFrame, window_dates: list[object]) -> None:
-        """The windows this batch changed, with their totals after it, to the gold topic (absolute values,
-        keyed by product and window: a repeat is harmless to consumers)."""
-        keys = increments.select("product_id", "window_start")
-        totals = (
-            self.spark.read.format("delta")
-            .load(self.paths[GOLD_PRODUCT_SALES])
-            .where(F.col("window_date").isin(window_dates))
-            .join(keys, ["product_id", "window_start"])
-        )
-        payload = totals.select(
-            F.concat_ws(
-                "|",
-                F.col("product_id").cast("string"),
-                F.date_format("window_start", "yyyy-MM-dd'T'HH:mm:ss'Z'"),
-            ).alias("key"),
-            F.to_json(
-                F.struct(
-                    "product_id",
-                    F.date_format("window_start", "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("window_start"),
-                    F.date_format("window_end", "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("window_end"),
-                    F.col("revenue").cast("string").alias("revenue"),
-                    "units",
-                    "distinct_buyers",
-                    F.date_format("updated_at", "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").alias("updated_at"),
-                )
-            ).alias("value"),
-        )
-        kafka = self.settings.kafka
-        (
-            payload.write.format("kafka")
-            .option("kafka.bootstrap.servers", kafka.bootstrap_servers)
-            .option("topic", kafka.gold_sales_topic)
-            .save()
-        )
-
 
 def start_medallion(spark: SparkSession, settings: Settings) -> StreamingQuery:
     """Creates the tables if needed and starts the query; returns at once."""
     for table in MEDALLION_TABLES:
         ensure_table(spark, settings, table)
-    kafka = settings.kafka
-    records = (
-        spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", kafka.bootstrap_servers)
-        .option("subscribe", kafka.raw_topic)
-        .option("startingOffsets", "earliest")
-        # Only what the producer's transactions committed: a file is all in, or not yet at all.
-        .option("kafka.isolation.level", "read_committed")
-        .option("maxOffsetsPerTrigger", settings.spark.max_offsets_per_trigger)
-        .load()
-    )
+    records = raw_records(spark, settings, settings.spark.max_offsets_per_trigger)
     writer = MedallionBatchWriter(spark, settings)
     query = (
         records.writeStream.queryName(QUERY_NAME)

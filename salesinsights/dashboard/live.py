@@ -1,0 +1,169 @@
+"""The gold topic as the dashboard's live source: the streaming application's live query puts each window's
+totals there about a second after a purchase's file commits, long before the archive's Delta MERGE.
+
+A consumer of its own (no group offsets) starts `lookback` before now and keeps the newest totals per
+product and window in memory; older windows are in Delta already. Records carry absolute totals, so a repeat
+(after a crash of the live query) changes nothing. The reader overlays these rows on gold.product_sales:
+per product and window the source with more units wins (both only grow; a tie goes to Delta, the record).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from salesinsights.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+LIVE_COLUMNS = [
+    "product_id",
+    "window_start",
+    "window_end",
+    "window_date",
+    "revenue_cents",
+    "units",
+    "buyer_ids",
+    "updated_at",
+]
+# Windows this far behind the newest one are dropped from memory (the dashboard shows two days at most).
+KEPT_SPAN = timedelta(days=2)
+RETRY_SECONDS = 5.0
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def window_row(value: bytes) -> dict[str, Any]:
+    """One gold-topic record's value as a row of the dashboard's window frame (money in whole cents).
+    Raises ValueError (or KeyError) on a value that is not a window record."""
+    record = json.loads(value)
+    start = _instant(record["window_start"])
+    return {
+        "product_id": int(record["product_id"]),
+        "window_start": start,
+        "window_end": _instant(record["window_end"]),
+        "window_date": start.date(),
+        "revenue_cents": int(Decimal(record["revenue"]) * 100),
+        "units": int(record["units"]),
+        "buyer_ids": [int(buyer) for buyer in record.get("buyer_ids") or []],
+        "updated_at": _instant(record["updated_at"]),
+    }
+
+
+class LiveWindows:
+    """Thread-safe: `poll` (on a background thread) takes new records; `frame` gives the rows held."""
+
+    def __init__(self, kafka: KafkaSettings, lookback: timedelta) -> None:
+        self.kafka = kafka
+        self.lookback = lookback
+        self.version = 0
+        self.skipped = 0
+        self._rows: dict[tuple[int, datetime], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._consumer: Consumer | None = None
+        self._retry_at = 0.0
+        self._warned = False
+
+    def _connect(self) -> Consumer | None:
+        """A consumer assigned every partition from `lookback` ago; None while the topic does not exist."""
+        topic = self.kafka.gold_sales_topic
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.kafka.bootstrap_servers,
+                "group.id": f"salesinsights-dashboard-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "logger": log,
+            }
+        )
+        metadata = consumer.list_topics(topic, timeout=5).topics.get(topic)
+        if metadata is None or metadata.error is not None or not metadata.partitions:
+            consumer.close()
+            return None
+        since_ms = int((datetime.now(UTC) - self.lookback).timestamp() * 1000)
+        wanted = [TopicPartition(topic, number, since_ms) for number in metadata.partitions]
+        # Past the end (nothing that recent): the partition's end, i.e. only what comes next.
+        starts = [
+            TopicPartition(topic, part.partition, part.offset if part.offset >= 0 else -1)
+            for part in consumer.offsets_for_times(wanted, timeout=10)
+        ]
+        consumer.assign(starts)
+        return consumer
+
+    def poll(self, max_records: int = 5000, timeout_s: float = 0.2) -> int:
+        """Takes what arrived (waiting up to `timeout_s` for the first record); returns how many rows
+        changed. While the broker or the topic is away, it tries again every RETRY_SECONDS."""
+        if self._consumer is None:
+            if time.monotonic() < self._retry_at:
+                return 0
+            try:
+                self._consumer = self._connect()
+            except KafkaException as error:
+                self._away(f"the broker does not answer ({error})")
+                return 0
+            if self._consumer is None:
+                self._away(f"topic {self.kafka.gold_sales_topic} does not exist yet")
+                return 0
+            log.info("reading live window totals from %s", self.kafka.gold_sales_topic)
+            self._warned = False
+        try:
+            messages = self._consumer.consume(max_records, timeout_s)
+        except KafkaException as error:
+            self.close()
+            self._away(f"consuming failed ({error})")
+            return 0
+        rows = []
+        for message in messages:
+            fault = message.error()
+            if fault is not None:
+                if fault.code() != KafkaError._PARTITION_EOF:
+                    log.warning("gold topic: %s", fault)
+                continue
+            value = message.value()
+            try:
+                rows.append(window_row(value if value is not None else b""))
+            except (ValueError, KeyError, TypeError, ArithmeticError):
+                self.skipped += 1  # not a window record: another producer's, kept out of the figures
+        if rows:
+            self._keep(rows)
+        return len(rows)
+
+    def _away(self, why: str) -> None:
+        """Kafka cannot be read now: Delta alone serves the windows until a retry succeeds."""
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+        if not self._warned:
+            log.warning("live window totals unavailable, retrying every %ss: %s", RETRY_SECONDS, why)
+            self._warned = True
+
+    def _keep(self, rows: list[dict[str, Any]]) -> None:
+        with self._lock:
+            for row in rows:
+                key = (row["product_id"], row["window_start"])
+                held = self._rows.get(key)
+                if held is None or row["units"] >= held["units"]:
+                    self._rows[key] = row
+            newest = max(start for _, start in self._rows)
+            for key in [key for key in self._rows if key[1] < newest - KEPT_SPAN]:
+                del self._rows[key]
+            self.version += 1
+
+    def frame(self, days: set[date] | None = None) -> pd.DataFrame:
+        with self._lock:
+            rows = [row for row in self._rows.values() if days is None or row["window_date"] in days]
+        return pd.DataFrame(rows, columns=LIVE_COLUMNS)
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
