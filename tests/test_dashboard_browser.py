@@ -16,10 +16,11 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from salesinsights.dashboard.bench_load import Probe
+from salesinsights.lake import processed_records
 from salesinsights.landing import TEMP_PREFIX, SourceSlice, drop_slice
 from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import Settings, SourceSettings
-from tests.support import REPO, free_port, platform_env, start_streaming, stop
+from tests.support import REPO, free_port, platform_env, start_streaming, stop, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -48,13 +49,15 @@ WINDOW = timedelta(minutes=1)
 def running(platform: Settings) -> Iterator[tuple[Settings, str]]:
     """The platform on the day so far: its file produced and streamed, the dashboard serving it."""
     settings = platform.model_copy(update={"source": SourceSettings(scale=0.2)})
-    drop_slice(settings, SourceSlice(datetime.combine(DAY, datetime.min.time(), UTC), NOW))
+    day_so_far = drop_slice(settings, SourceSlice(datetime.combine(DAY, datetime.min.time(), UTC), NOW))
     env = platform_env(settings.data, settings.kafka, SALESINSIGHTS_SERVICES__DASHBOARD_PORT=str(free_port()))
     scripts = REPO / "scripts"
     streaming = start_streaming(settings)
     try:
         for service in ("producer", "dashboard"):
             subprocess.run([scripts / f"{service}.sh", "start"], env=env, check=True, timeout=120)
+        # The archive too, so that the page shows the whole day (the day's figures, funnel, brands).
+        wait_until(lambda: processed_records(settings) >= day_so_far.rows, 300, "the day in the archive")
         yield settings, f"http://127.0.0.1:{env['SALESINSIGHTS_SERVICES__DASHBOARD_PORT']}/"
     finally:
         for service in ("dashboard", "producer"):

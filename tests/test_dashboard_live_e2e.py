@@ -73,6 +73,10 @@ def test_live_totals_overlay_delta_and_reach_the_api(platform: Settings) -> None
         wait_until(lambda: 4 in sales(), 30, "the live record in the API")
         assert sales() == {1: (5.0, 2), 2: (4.0, 1), 4: (7.25, 1)}
         assert live.skipped == 1
+        # The page's one request: every figure over the merged windows.
+        overview = client.get("/api/overview")
+        assert overview.status_code == 200, overview.text
+        assert overview.json()["latest_window"]["revenue"] == 5.0 + 4.0 + 7.25
         health = client.get("/api/health").json()
         assert health["table_versions"]["live.gold_topic"] == live.version
 

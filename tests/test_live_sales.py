@@ -8,10 +8,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from salesinsights.dashboard.live import window_row
+from salesinsights.dashboard.live import LIVE_COLUMNS, window_row
 from salesinsights.dashboard.reader import overlay_live
 from salesinsights.spark.events import parse_records
 from salesinsights.spark.live import live_window_totals, window_records
@@ -105,3 +106,32 @@ def test_overlay_keeps_the_further_total_of_each_window_and_delta_on_a_tie() -> 
     assert merged.loc[3, "updated_at"].second == 30
     assert overlay_live(stored, live.iloc[0:0]) is stored
     assert len(overlay_live(stored.iloc[0:0], live)) == 4
+
+
+def test_overlay_of_delta_rows_and_topic_records_keeps_timestamps_usable() -> None:
+    """Delta's frame (through Arrow) and the topic's rows name UTC differently; the merged frame must still
+    hold timestamps, which the figures use (.dt)."""
+    row = window(1, 0, 250, 1, 30)
+    arrow_types = {"window_start": pa.timestamp("us", tz="UTC"), "window_end": pa.timestamp("us", tz="UTC")}
+    stored = pa.Table.from_pylist(
+        [row | {"window_start": datetime(2019, 10, 1, 10, tzinfo=UTC), "updated_at": None}]
+    )
+    for name, arrow_type in arrow_types.items():
+        stored = stored.set_column(stored.schema.get_field_index(name), name, stored[name].cast(arrow_type))
+    record = json.dumps(
+        {
+            "product_id": 2,
+            "window_start": "2019-10-01T10:01:00Z",
+            "window_end": "2019-10-01T10:02:00Z",
+            "revenue": "1.00",
+            "units": 1,
+            "buyer_ids": [7],
+            "updated_at": "2026-01-01T00:00:00.000Z",
+        }
+    ).encode()
+    live = pd.DataFrame([window_row(record)], columns=LIVE_COLUMNS)
+
+    merged = overlay_live(stored.to_pandas(), live)
+
+    assert merged["window_start"].dt.minute.tolist() == [0, 1]
+    assert merged["window_end"].dt.minute.tolist() == [1, 2]

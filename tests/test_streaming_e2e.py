@@ -13,7 +13,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from fastapi.testclient import TestClient
 
+from salesinsights.dashboard.app import create_app
+from salesinsights.dashboard.live import LiveWindows
 from salesinsights.kafka_io import read_topic
 from salesinsights.lake import processed_records
 from salesinsights.lake import read_table as table
@@ -66,6 +69,31 @@ def assert_live_windows_match_files(settings: Settings) -> None:
     assert stored == truth
 
 
+def assert_api_matches_files(settings: Settings, day: str) -> None:
+    """The dashboard's API over the gold that the stream wrote (and the gold topic): a day's revenue and
+    units per product, the whole day's span and the top products, equal to the files' ground truth."""
+    expected = expected_from_files(sorted(settings.archive_dir.iterdir()))
+    truth = expected.daily[expected.daily["event_date"] == day]
+    by_product = {int(row.product_id): (row.revenue, int(row.units)) for row in truth.itertuples()}
+    live = LiveWindows(settings.kafka, lookback=timedelta(hours=1))
+    with TestClient(create_app(settings, live=live)) as client:
+        wait_until(lambda: live.version > 0, 60, "the dashboard's live totals")
+        last_window = f"{day}T23:59:00+00:00"
+        span = client.get("/api/sales", params={"window_start": last_window, "windows": 1440, "limit": 1000})
+        assert span.status_code == 200, span.text
+        sales = span.json()
+        assert Decimal(str(sales["revenue"])) == sum(revenue for revenue, _ in by_product.values())
+        assert sales["units"] == sum(units for _, units in by_product.values())
+        assert sales["products_total"] == len(by_product)
+        for row in sales["products"]:
+            assert (Decimal(str(row["revenue"])), row["units"]) == by_product[row["product_id"]]
+        top = client.get("/api/top", params={"day": day, "n": 10}).json()["entries"]
+        best = sorted(by_product.items(), key=lambda item: (-item[1][0], item[0]))[:10]
+        assert [(entry["product_id"], Decimal(str(entry["revenue"]))) for entry in top] == [
+            (product, revenue) for product, (revenue, _) in best
+        ]
+
+
 def assert_gold_matches_files(settings: Settings) -> None:
     expected = expected_from_files(sorted(settings.archive_dir.iterdir()))
     daily = table(settings, GOLD_PRODUCT_SALES_DAILY)
@@ -114,6 +142,7 @@ def test_gold_equals_ground_truth_bad_rows_are_quarantined_and_late_events_count
         wait_until(lambda: processed_records(settings) >= committed, 900, "the stream to catch up")
         assert_gold_matches_files(settings)
         assert_live_windows_match_files(settings)
+        assert_api_matches_files(settings, "2019-10-02")
         quarantine = table(settings, SILVER_QUARANTINE)
         times = [json.loads(raw)["event_time"] for raw in quarantine["raw_value"]]
         assert dict(zip(times, quarantine["reason"], strict=True)) == {

@@ -187,6 +187,9 @@ def overlay_live(stored: pd.DataFrame, live: pd.DataFrame) -> pd.DataFrame:
     live = live[stored.columns]
     if stored.empty:
         return live.reset_index(drop=True)
+    # Delta's timestamps come as microseconds in pytz's UTC, the topic's as datetime's: one dtype, or
+    # pandas falls back to objects when it puts them together.
+    live = live.astype(stored.dtypes.to_dict())
     both = pd.concat([stored.assign(_live=False), live.assign(_live=True)], ignore_index=True)
     newest = both.sort_values(["units", "_live"], ascending=[True, False], kind="stable").drop_duplicates(
         ["product_id", "window_start"], keep="last"
