@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from salesinsights.kafka_io import read_topic
 from salesinsights.producer.reader import event_id
-from salesinsights.producer.service import LandingProducer
+from salesinsights.producer.service import STATUS_FILE, LandingProducer
 from salesinsights.schema import CSV_COLUMNS, CSV_HEADER
 from salesinsights.settings import Settings
 from tests.support import REAL_SAMPLE_DIR, platform_env
@@ -133,12 +133,18 @@ def test_sigkill_mid_file_then_restart_yields_every_row_exactly_once(platform: S
         if not list(platform.landing_dir.glob("events_*.csv")):
             break
 
+    status = platform.run_dir / STATUS_FILE
+    status.unlink(missing_ok=True)
     producer = start_producer(platform)
     try:
         deadline = time.monotonic() + 120
-        while list(platform.landing_dir.glob("events_*.csv")) and time.monotonic() < deadline:
+        # Done once the files are gone and the producer reports (so its SIGTERM handler is in place).
+        while (
+            list(platform.landing_dir.glob("events_*.csv")) or not status.exists()
+        ) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not list(platform.landing_dir.glob("events_*.csv")), "the producer did not finish the files"
+        assert status.exists(), "the restarted producer never reported"
     finally:
         producer.send_signal(signal.SIGTERM)
         assert producer.wait(60) == 0
