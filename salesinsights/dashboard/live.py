@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -87,18 +87,22 @@ class LiveWindows:
                 "logger": log,
             }
         )
-        metadata = consumer.list_topics(topic, timeout=5).topics.get(topic)
-        if metadata is None or metadata.error is not None or not metadata.partitions:
+        try:
+            metadata = consumer.list_topics(topic, timeout=5).topics.get(topic)
+            if metadata is None or metadata.error is not None or not metadata.partitions:
+                consumer.close()
+                return None
+            since_ms = int((datetime.now(UTC) - self.lookback).timestamp() * 1000)
+            wanted = [TopicPartition(topic, number, since_ms) for number in metadata.partitions]
+            # Past the end (nothing that recent): the partition's end, i.e. only what comes next.
+            starts = [
+                TopicPartition(topic, part.partition, part.offset if part.offset >= 0 else -1)
+                for part in consumer.offsets_for_times(wanted, timeout=10)
+            ]
+            consumer.assign(starts)
+        except BaseException:
             consumer.close()
-            return None
-        since_ms = int((datetime.now(UTC) - self.lookback).timestamp() * 1000)
-        wanted = [TopicPartition(topic, number, since_ms) for number in metadata.partitions]
-        # Past the end (nothing that recent): the partition's end, i.e. only what comes next.
-        starts = [
-            TopicPartition(topic, part.partition, part.offset if part.offset >= 0 else -1)
-            for part in consumer.offsets_for_times(wanted, timeout=10)
-        ]
-        consumer.assign(starts)
+            raise
         return consumer
 
     def poll(self, max_records: int = 5000, timeout_s: float = 0.2) -> int:
@@ -158,9 +162,9 @@ class LiveWindows:
                 del self._rows[key]
             self.version += 1
 
-    def frame(self, days: set[date] | None = None) -> pd.DataFrame:
+    def frame(self) -> pd.DataFrame:
         with self._lock:
-            rows = [row for row in self._rows.values() if days is None or row["window_date"] in days]
+            rows = list(self._rows.values())
         return pd.DataFrame(rows, columns=LIVE_COLUMNS)
 
     def close(self) -> None:
