@@ -47,9 +47,7 @@ def live_window_totals(parsed: DataFrame, window: str, lateness: str) -> DataFra
             F.col("window.end").alias("window_end"),
             F.aggregate(
                 bought["price"], F.lit(0).cast(MONEY), lambda total, price: (total + price).cast(MONEY)
-            )
-            .cast(MONEY)
-            .alias("revenue"),
+            ).alias("revenue"),
             F.size(bought).alias("units"),
             F.array_sort(F.array_distinct(bought["user_id"])).alias("buyer_ids"),
         )
@@ -57,8 +55,8 @@ def live_window_totals(parsed: DataFrame, window: str, lateness: str) -> DataFra
     )
 
 
-def _iso(column: str, pattern: str = _ISO_SECONDS) -> Column:
-    return F.date_format(column, pattern)
+def _iso(column: str) -> Column:
+    return F.date_format(column, _ISO_SECONDS)
 
 
 def window_key(product_id: Column, window_start: Column) -> Column:
