@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from salesinsights.dashboard.live import LIVE_COLUMNS, window_row
+from salesinsights.dashboard.live import window_row
 from salesinsights.dashboard.reader import overlay_live
 from salesinsights.spark.events import parse_records
 from salesinsights.spark.live import live_window_totals, window_records
@@ -129,9 +129,10 @@ def test_overlay_of_delta_rows_and_topic_records_keeps_timestamps_usable() -> No
             "updated_at": "2026-01-01T00:00:00.000Z",
         }
     ).encode()
-    live = pd.DataFrame([window_row(record)], columns=LIVE_COLUMNS)
+    delta = stored.to_pandas()
+    live = pd.DataFrame([window_row(record)], columns=delta.columns)
 
-    merged = overlay_live(stored.to_pandas(), live)
+    merged = overlay_live(delta, live)
 
     assert merged["window_start"].dt.minute.tolist() == [0, 1]
     assert merged["window_end"].dt.minute.tolist() == [1, 2]

@@ -25,16 +25,6 @@ from salesinsights.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
-LIVE_COLUMNS = [
-    "product_id",
-    "window_start",
-    "window_end",
-    "window_date",
-    "revenue_cents",
-    "units",
-    "buyer_ids",
-    "updated_at",
-]
 # Windows this far behind the newest one are dropped from memory (the dashboard shows two days at most).
 KEPT_SPAN = timedelta(days=2)
 RETRY_SECONDS = 5.0
@@ -162,10 +152,11 @@ class LiveWindows:
                 del self._rows[key]
             self.version += 1
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self, columns: list[str]) -> pd.DataFrame:
+        """The rows held, in the columns of the reader's window frame (which window_row's keys match)."""
         with self._lock:
             rows = list(self._rows.values())
-        return pd.DataFrame(rows, columns=LIVE_COLUMNS)
+        return pd.DataFrame(rows, columns=columns)
 
     def close(self) -> None:
         if self._consumer is not None:

@@ -180,11 +180,10 @@ class GoldSnapshot:
 
 
 def overlay_live(stored: pd.DataFrame, live: pd.DataFrame) -> pd.DataFrame:
-    """Window rows of both sources, per product and window the one with more units: both totals only grow,
-    so the larger is the more advanced; a tie keeps the stored (Delta) row."""
+    """Window rows of both sources (the same columns), per product and window the one with more units: both
+    totals only grow, so the larger is the more advanced; a tie keeps the stored (Delta) row."""
     if live.empty:
         return stored
-    live = live[stored.columns]
     if stored.empty:
         return live.reset_index(drop=True)
     # Delta's timestamps come as microseconds in pytz's UTC, the topic's as datetime's: one dtype, or
@@ -219,7 +218,7 @@ class GoldReader:
         stored = self.windows.frame
         if self.live is None:
             return stored, self.windows.by_day
-        live = self.live.frame()
+        live = self.live.frame(list(stored.columns))
         days = set(self.windows.by_day) | set(live["window_date"])
         kept = set(sorted(days)[-KEPT_DAYS:])
         frame = overlay_live(stored, live[live["window_date"].isin(kept)])
