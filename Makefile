@@ -6,7 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SETUP_STAMP := $(VENV)/.setup-$(shell cat requirements.lock pyproject.toml jvm/*/pom.xml 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: help setup up down status logs test test-unit lint generate maintenance clv dq expectations bench-stream \
+.PHONY: help setup up down status logs test test-unit lint generate maintenance clv dq expectations stream-reset \
+	bench-stream \
 	bench-freshness bench-clv clean
 
 help: ## List the targets
@@ -59,6 +60,11 @@ dq: setup ## Validate the newest complete day of the archive (DAY=YYYY-MM-DD); e
 
 expectations: setup ## Rewrite expectations/*.json from the rulebook and the suites' code
 	$(PY) -m salesinsights.quality.export
+
+stream-reset: setup ## Stop the streaming application, move its archive checkpoint aside, start it again
+	scripts/streaming.sh stop
+	$(PY) -m salesinsights.cli stream reset
+	scripts/streaming.sh start
 
 bench-stream: setup ## Streaming throughput and micro-batch durations (DAYS=3, SCALE=1.0)
 	$(PY) -m salesinsights.bench.stream $(if $(DAYS),--days $(DAYS)) $(if $(SCALE),--scale $(SCALE))

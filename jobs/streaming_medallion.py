@@ -2,7 +2,8 @@
 to the gold topic. Two queries on one raw topic, one application (see salesinsights/spark/stream.py and
 live.py); when either fails, the application stops, and the supervisor DAG starts it again.
 
-Runs until SIGTERM/SIGINT, then lets the micro-batches in flight finish before it stops.
+Runs until SIGTERM/SIGINT, then lets the micro-batches in flight finish before it stops. One instance per data
+folder: a second start is refused (exit 75) while the first holds the lock.
     spark-submit jobs/streaming_medallion.py       or       .venv/bin/python jobs/streaming_medallion.py
 """
 
@@ -15,9 +16,11 @@ from pathlib import Path
 
 from pyspark.sql.streaming import StreamingQuery
 
-from salesinsights.settings import get_settings
+from salesinsights.locks import AlreadyRunningError, single_instance
+from salesinsights.settings import Settings, get_settings
 from salesinsights.spark.live import LIVE_QUERY_NAME, start_live_sales
 from salesinsights.spark.progress import write_health
+from salesinsights.spark.reset import STREAMING_LOCK
 from salesinsights.spark.session import build_spark
 from salesinsights.spark.stream import QUERY_NAME, start_medallion
 
@@ -29,9 +32,21 @@ def report(queries: dict[str, StreamingQuery], run_dir: Path) -> None:
         logging.exception("could not write the health file")
 
 
+ALREADY_RUNNING = 75  # EX_TEMPFAIL
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    try:
+        with single_instance(settings.run_dir, STREAMING_LOCK):
+            run(settings)
+    except AlreadyRunningError as refused:
+        logging.error("not started: %s", refused)
+        raise SystemExit(ALREADY_RUNNING) from None
+
+
+def run(settings: Settings) -> None:
     stop_requested = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_requested.set())

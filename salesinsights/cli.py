@@ -25,6 +25,23 @@ def _topics(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _stream_reset(_args: argparse.Namespace) -> int:
+    from salesinsights.locks import AlreadyRunningError
+    from salesinsights.spark.reset import reset_checkpoint
+    from salesinsights.spark.stream import QUERY_NAME
+
+    try:
+        moved = reset_checkpoint(get_settings(), QUERY_NAME)
+    except AlreadyRunningError as running:
+        print(f"error: {running}; stop it first (scripts/streaming.sh stop)", file=sys.stderr)
+        return 1
+    if moved is None:
+        print("no checkpoint to reset: the next start begins after the offsets the lake has archived")
+    else:
+        print(f"checkpoint moved to {moved}; the next start resumes after the offsets the lake has archived")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # These two own their options (and their --help): everything after the command's name goes to them.
@@ -46,6 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     drop.set_defaults(handler=_drop)
     topics = commands.add_parser("topics", help="create the Kafka topics, or grow their partitions")
     topics.set_defaults(handler=_topics)
+    stream = commands.add_parser("stream", help="the streaming medallion's checkpoint")
+    stream_commands = stream.add_subparsers(dest="stream_command", required=True)
+    reset = stream_commands.add_parser(
+        "reset",
+        help="move the archive query's checkpoint aside (the application must be stopped); the next start "
+        "resumes after the Kafka offsets the lake records, without duplicating or losing a row",
+    )
+    reset.set_defaults(handler=_stream_reset)
     args = parser.parse_args(argv)
     return int(args.handler(args))
 

@@ -38,6 +38,14 @@ def ping(kafka: KafkaSettings, timeout_s: float = 5) -> None:
     admin_client(kafka).list_topics(timeout=timeout_s)
 
 
+def topic_partitions(kafka: KafkaSettings, topic: str) -> list[int]:
+    """The partition numbers of a topic; raises KafkaException when the broker does not answer."""
+    metadata = admin_client(kafka).list_topics(topic, timeout=30).topics[topic]
+    if metadata.error is not None:
+        raise KafkaException(metadata.error)
+    return sorted(metadata.partitions)
+
+
 def ensure_topics(kafka: KafkaSettings) -> list[str]:
     """Creates missing topics and grows partition counts to the configured ones; returns what it changed."""
     admin = admin_client(kafka)

@@ -19,8 +19,7 @@ from pyspark.sql import types as T
 
 from salesinsights.dashboard.app import create_app
 from salesinsights.settings import Settings
-from salesinsights.spark.delta_io import add_increments, append_once
-from salesinsights.spark.stream import DAILY_UPDATES, WINDOW_UPDATES
+from salesinsights.spark.delta_io import append_once, replace_partitions
 from salesinsights.spark.tables import (
     AUDIT_STREAM_BATCHES,
     GOLD_PRODUCT_SALES,
@@ -285,37 +284,33 @@ def test_before_gold_exists_the_service_answers_and_says_so(tmp_path: Path) -> N
         assert overview["day"] is None and overview["recent"]["products"] == []
 
 
-def merge_increments(
+def replace_touched(
     spark: SparkSession, settings: Settings, table: Table, rows: list[dict[str, Any]], batch_id: int
 ) -> None:
-    """What the stream does with a batch's increments: its own MERGE, bounded to the touched partitions,
-    each row stamped with the batch (a repeated stamp would be skipped as a replay)."""
+    """What the stream does after a batch: the date partitions it touched, replaced by their totals over
+    everything stored so far (`rows`, of every date), in one commit."""
     schema = T.StructType([f for f in table.schema.fields if f.name not in ("updated_at", "last_batch")])
-    keys, updates = (
-        (("product_id", "window_start"), WINDOW_UPDATES)
-        if table is GOLD_PRODUCT_SALES
-        else (("event_date", "product_id"), DAILY_UPDATES)
-    )
     (partition,) = table.partition_by
-    touched = sorted({row[partition] for row in rows})
-    increments = spark.createDataFrame(rows, schema)
-    add_increments(
-        spark, table.path(settings), increments, keys, updates, f"test:{batch_id}", partition, touched
+    dates = sorted({row[partition] for row in rows})
+    replace_partitions(
+        spark.createDataFrame(rows, schema), table.path(settings), partition, dates, f"test:{batch_id}"
     )
 
 
 @pytest.mark.e2e
-def test_gold_written_by_the_streams_merge_reads_exactly(spark: SparkSession, tmp_path: Path) -> None:
+def test_gold_written_as_the_stream_writes_it_reads_exactly(spark: SparkSession, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     for table in (GOLD_PRODUCT_SALES, GOLD_PRODUCT_SALES_DAILY, AUDIT_STREAM_BATCHES):
         ensure_table(spark, settings, table)
     events = generated_events(DAYS[-1], scale=0.02)
     middle = len(events) // 2
-    # The last batch adds to rows that exist: MERGE's update path, files rewritten.
+    # The last batch changes rows that exist: their partitions rewritten.
     batches = [events[:middle], events[middle:], purchases(events)[:30]]
+    stored: list[Event] = []
     for batch_id, batch in enumerate(batches):
-        merge_increments(spark, settings, GOLD_PRODUCT_SALES, window_rows(batch), batch_id)
-        merge_increments(spark, settings, GOLD_PRODUCT_SALES_DAILY, daily_rows(batch), batch_id)
+        stored += batch
+        replace_touched(spark, settings, GOLD_PRODUCT_SALES, window_rows(stored), batch_id)
+        replace_touched(spark, settings, GOLD_PRODUCT_SALES_DAILY, daily_rows(stored), batch_id)
         audit = spark.createDataFrame(
             [audit_row(batch, batch_id, datetime.now(UTC))], AUDIT_STREAM_BATCHES.schema
         )

@@ -18,10 +18,16 @@ def line(time: str, event_type: str, product: int, price: str, user: int) -> str
     return f"2019-10-01 {time} UTC,{event_type},{product},1487580005134238553,,brand,{price},{user},s{user}"
 
 
-def events(spark: SparkSession, lines: list[str], source: str = "a.csv", first_offset: int = 0) -> DataFrame:
+def events(
+    spark: SparkSession,
+    lines: list[str],
+    source: str = "a.csv",
+    first_offset: int = 0,
+    watermark: datetime | None = None,
+) -> DataFrame:
     values = [raw_value(csv_row(text), source, number) for number, text in enumerate(lines, start=2)]
     parsed = parse_records(kafka_records(spark, values, first_offset=first_offset))
-    return medallion.valid_events(parsed, AT)
+    return medallion.valid_events(parsed, AT, watermark)
 
 
 def test_first_arrivals_collapse_replays_but_keep_identical_rows(spark: SparkSession) -> None:
@@ -29,21 +35,41 @@ def test_first_arrivals_collapse_replays_but_keep_identical_rows(spark: SparkSes
     first = events(spark, day)
     # Identical rows on two lines are two units.
     assert medallion.first_arrivals(first, first.limit(0)).count() == 2
-    # The same file produced again (new offsets) brings nothing new...
+    # The same file produced again (new offsets) brings nothing new, and is no earlier attempt of its own...
     replay = events(spark, day, first_offset=100)
     assert medallion.first_arrivals(replay, first).count() == 0
-    # ...and a batch replayed by Spark does not mistake its own earlier attempt for a replay.
-    silver_after_attempt = first
-    own_offsets = {0: (0, 1)}
-    before = medallion.from_other_batches(silver_after_attempt, own_offsets)
-    assert medallion.first_arrivals(first, before).count() == 2
+    assert medallion.stored_earlier(replay, first).count() == 0
+    # ...while the very records read again (Spark's replay of a crashed batch, or a new checkpoint) find
+    # the rows that their earlier attempt stored: nothing to append, both rows theirs to count.
+    assert medallion.first_arrivals(first, first).count() == 0
+    assert medallion.stored_earlier(first, first).count() == 2
     # Within one batch, the same event twice (a replay inside the batch) counts once.
     doubled = first.unionByName(replay)
     assert medallion.first_arrivals(doubled, first.limit(0)).count() == 2
 
 
-def test_window_sales_and_watermark(spark: SparkSession) -> None:
-    batch = events(
+def test_records_that_recorded_batches_account_for_are_left_out(spark: SparkSession) -> None:
+    values = [raw_value(csv_row(line("10:00:00", "view", 1, "2.50", 7)), "a.csv", n) for n in range(2, 7)]
+    records = kafka_records(spark, values, partition=0, first_offset=10).unionByName(
+        kafka_records(spark, values, partition=1, first_offset=3)
+    )
+    fresh = medallion.fresh_records(records, {0: 12, 2: 99})
+    assert sorted((row["partition"], row["offset"]) for row in fresh.collect()) == [
+        (0, 13),
+        (0, 14),
+        *((1, offset) for offset in range(3, 8)),
+    ]
+    assert medallion.fresh_records(records, {}).count() == 10
+    stored = medallion.bronze_rows(records, AT)
+    assert sorted(row["kafka_offset"] for row in medallion.beyond(stored, {0: 13, 1: 5}).collect()) == [
+        6,
+        7,
+        14,
+    ]
+
+
+def test_window_sales_leave_out_what_arrived_late(spark: SparkSession) -> None:
+    timely = events(
         spark,
         [
             line("10:00:05", "purchase", 1, "2.50", 7),
@@ -51,12 +77,18 @@ def test_window_sales_and_watermark(spark: SparkSession) -> None:
             line("10:00:30", "purchase", 1, "1.25", 7),
             line("10:01:00", "purchase", 1, "4.00", 7),
             line("10:00:10", "view", 1, "2.50", 9),
-            line("09:40:00", "purchase", 2, "9.99", 9),
         ],
     )
-    rows = medallion.window_sales(batch, "60 seconds", datetime(2019, 10, 1, 9, 50, tzinfo=UTC)).collect()
+    late = events(
+        spark,
+        [line("09:40:00", "purchase", 2, "9.99", 9), line("10:00:01", "purchase", 1, "5.00", 9)],
+        source="b.csv",
+        watermark=datetime(2019, 10, 1, 10, 0, 30, tzinfo=UTC),
+    )
+    assert [row["arrived_late"] for row in late.orderBy("event_time").collect()] == [True, True]
+    rows = medallion.window_sales(timely.unionByName(late), "60 seconds").collect()
     by_window = {(row["product_id"], row["window_start"].strftime("%H:%M")): row for row in rows}
-    assert set(by_window) == {(1, "10:00"), (1, "10:01")}  # product 2's purchase is behind the watermark
+    assert set(by_window) == {(1, "10:00"), (1, "10:01")}  # the late purchases count in no window
     ten = by_window[(1, "10:00")]
     assert (ten["revenue"], ten["units"], ten["buyer_ids"], ten["distinct_buyers"]) == (
         Decimal("5.00"),
@@ -102,4 +134,4 @@ def test_quarantine_rows_carry_the_first_reason_and_all(spark: SparkSession) -> 
         "b.csv",
         9,
     )
-    assert medallion.valid_events(parsed, AT).count() == 0
+    assert medallion.valid_events(parsed, AT, None).count() == 0

@@ -10,6 +10,7 @@ from pyspark.sql import SparkSession
 
 from salesinsights.rules import Stage, violations
 from salesinsights.spark.events import MISSING_EVENT_ID, NOT_AN_EVENT_RECORD, parse_records
+from salesinsights.spark.kafka_source import starting_offsets
 from tests.spark_fixtures import csv_row, kafka_records, raw_value
 
 GOOD = "2019-10-01 00:00:07 UTC,purchase,5881589,2151191071051219817,,lovely,13.48,429681830,49e8d843"
@@ -62,3 +63,9 @@ def test_records_that_are_not_events(spark: SparkSession) -> None:
     parsed = parse_records(kafka_records(spark, [not_json, no_id])).orderBy("kafka_offset").collect()
     assert [row["reasons"] for row in parsed] == [[NOT_AN_EVENT_RECORD], [MISSING_EVENT_ID]]
     assert parsed[0]["raw_value"].endswith("garbage")
+
+
+def test_a_new_checkpoint_starts_after_the_archived_offsets() -> None:
+    assert json.loads(starting_offsets("events.raw", [2, 0, 1], {0: 41, 2: 7})) == {
+        "events.raw": {"0": 42, "1": -2, "2": 8}
+    }

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 
@@ -21,33 +20,18 @@ def append_once(rows: DataFrame, path: str, app_id: str, version: int) -> None:
     )
 
 
-def add_increments(
-    spark: SparkSession,
-    path: str,
-    increments: DataFrame,
-    keys: Iterable[str],
-    matched_updates: Mapping[str, str],
-    batch_mark: str,
-    partition_column: str,
-    partition_values: Iterable[object],
+def replace_partitions(
+    rows: DataFrame, path: str, partition_column: str, partition_values: Iterable[object], batch_mark: str
 ) -> None:
-    """MERGE that adds increments to existing rows (`matched_updates`: column → SQL over t. and s.) and
-    inserts new ones. Each changed row is stamped with `batch_mark`; a row already stamped with it is left
-    alone, so a replay of a batch whose MERGE committed changes nothing. The partition values bound the
-    MERGE to the partitions that the increments touch."""
-    source = increments.withColumn("last_batch", F.lit(batch_mark)).withColumn(
-        "updated_at", F.current_timestamp()
-    )
+    """Overwrites the given partitions with `rows` (which must lie in them) in one commit, each row stamped
+    with the batch that wrote it: gold's partitions recomputed over silver, so writing them twice changes
+    nothing, and readers see the old or the new partition whole."""
     values = ", ".join(f"'{value}'" for value in partition_values)
-    condition = " AND ".join([*(f"t.{key} = s.{key}" for key in keys), f"t.{partition_column} IN ({values})"])
     (
-        DeltaTable.forPath(spark, path)
-        .alias("t")
-        .merge(source.alias("s"), condition)
-        .whenMatchedUpdate(
-            condition="t.last_batch IS NULL OR t.last_batch <> s.last_batch",
-            set={**matched_updates, "last_batch": "s.last_batch", "updated_at": "s.updated_at"},
-        )
-        .whenNotMatchedInsertAll()
-        .execute()
+        rows.withColumn("last_batch", F.lit(batch_mark))
+        .withColumn("updated_at", F.current_timestamp())
+        .write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"{partition_column} IN ({values})")
+        .save(path)
     )

@@ -1,19 +1,21 @@
 """The medallion's transformations, pure functions over DataFrames (no I/O): testable on small fixtures.
 
-Given one micro-batch of Kafka records, they derive the bronze rows, the quarantined rows, the events seen
-for the first time (silver), and the gold increments. Every result is a function of the batch and of the
-tables as they were *before* the batch, so a replayed batch derives exactly the same rows.
+Given one micro-batch of Kafka records, they derive the bronze rows, the quarantined rows and the events seen
+for the first time (silver); gold's rows are aggregates over silver itself. Every result is a function of
+the batch's Kafka records and of what the tables hold, never of which checkpoint or attempt runs it, so a
+replayed batch, or records read again under a new checkpoint, derive nothing twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from salesinsights.schema import EVENT_ID
-from salesinsights.spark.tables import MONEY, SILVER_EVENTS
+from salesinsights.spark.tables import ARRIVED_LATE, MONEY, SILVER_EVENTS
 
 
 def bronze_rows(records: DataFrame, ingested_at: datetime) -> DataFrame:
@@ -46,45 +48,64 @@ def quarantine_rows(parsed: DataFrame, ingested_at: datetime) -> DataFrame:
     )
 
 
-def valid_events(parsed: DataFrame, ingested_at: datetime) -> DataFrame:
-    """The rows that broke no rule, in silver's shape."""
+def valid_events(parsed: DataFrame, ingested_at: datetime, watermark: datetime | None) -> DataFrame:
+    """The rows that broke no rule, in silver's shape; `arrived_late` marks those behind the watermark."""
+    late = F.col("event_time") < F.lit(watermark) if watermark is not None else F.lit(False)
     return parsed.where(F.size("reasons") == 0).select(
         *[
             F.to_date("event_time").alias(name) if name == "event_date" else F.col(name)
             for name in SILVER_EVENTS.schema.fieldNames()
-            if name != "ingested_at"
+            if name not in ("ingested_at", ARRIVED_LATE)
         ],
         F.lit(ingested_at).alias("ingested_at"),
+        late.alias(ARRIVED_LATE),
     )
 
 
-def from_other_batches(silver: DataFrame, offset_ranges: dict[int, tuple[int, int]]) -> DataFrame:
-    """Silver without the rows that this batch's own Kafka records put there (on an earlier attempt)."""
-    own = F.lit(False)
-    for partition, (first, last) in offset_ranges.items():
-        own = own | ((F.col("kafka_partition") == partition) & F.col("kafka_offset").between(first, last))
-    return silver.where(~own)
+def _accounted(marks: Mapping[int, int], partition: str, offset: str) -> Column:
+    seen = F.lit(False)
+    for number, last in marks.items():
+        seen = seen | ((F.col(partition) == number) & (F.col(offset) <= last))
+    return seen
+
+
+def fresh_records(records: DataFrame, accounted: Mapping[int, int]) -> DataFrame:
+    """The Kafka records that no recorded batch accounts for: above their partition's archived high mark.
+    A new checkpoint, or one restored from a copy, may bring records again that the lake already holds."""
+    return records.where(~_accounted(accounted, "partition", "offset"))
+
+
+def beyond(rows: DataFrame, accounted: Mapping[int, int]) -> DataFrame:
+    """Rows of bronze, silver or the quarantine that no recorded batch accounts for: what a batch that
+    crashed before its audit row wrote (kafka_partition and kafka_offset name the record)."""
+    return rows.where(~_accounted(accounted, "kafka_partition", "kafka_offset"))
 
 
 def first_arrivals(valid: DataFrame, silver_before: DataFrame) -> DataFrame:
     """Events of the batch that silver has not seen: the earliest record of each event_id in the batch,
-    unless an earlier batch already brought that event_id (a replayed or re-produced file)."""
+    unless silver already holds that event_id (a replayed or re-produced file, or an earlier attempt)."""
     earliest = Window.partitionBy(EVENT_ID).orderBy("kafka_partition", "kafka_offset")
     deduplicated = valid.withColumn("_rank", F.row_number().over(earliest)).where("_rank = 1").drop("_rank")
     known = silver_before.select(EVENT_ID)
     return deduplicated.join(known, EVENT_ID, "left_anti")
 
 
+def stored_earlier(valid: DataFrame, silver_before: DataFrame) -> DataFrame:
+    """The silver rows that these very Kafka records put there on an earlier attempt of their batch, one that
+    crashed before its audit row (under this checkpoint or one since lost): already stored, and this
+    batch's to count and to total, as if it had written them itself."""
+    provenance = [EVENT_ID, "kafka_partition", "kafka_offset"]
+    return silver_before.join(valid.select(*provenance), provenance, "left_semi")
+
+
 def _purchases(events: DataFrame) -> DataFrame:
     return events.where(F.col("event_type") == "purchase")
 
 
-def window_sales(new_events: DataFrame, window: str, watermark: datetime | None) -> DataFrame:
-    """Increments of gold.product_sales: per product and event-time window, over the purchases at or after
-    the watermark."""
-    purchases = _purchases(new_events)
-    if watermark is not None:
-        purchases = purchases.where(F.col("event_time") >= F.lit(watermark))
+def window_sales(events: DataFrame, window: str) -> DataFrame:
+    """gold.product_sales rows over silver's rows: per product and event-time window, the purchases that
+    arrived before the watermark passed them."""
+    purchases = _purchases(events).where(~F.coalesce(F.col(ARRIVED_LATE), F.lit(False)))
     windowed = purchases.withColumn("window", F.window("event_time", window))
     return (
         windowed.groupBy("product_id", "window")
@@ -110,10 +131,10 @@ def _count_type(event_type: str) -> Column:
     return F.count_if(F.col("event_type") == event_type)
 
 
-def daily_product_sales(new_events: DataFrame) -> DataFrame:
-    """Increments of gold.product_sales_daily: every new event, late or not."""
+def daily_product_sales(events: DataFrame) -> DataFrame:
+    """gold.product_sales_daily rows over silver's rows: every event, late or not."""
     is_purchase = F.col("event_type") == "purchase"
-    return new_events.groupBy("event_date", "product_id").agg(
+    return events.groupBy("event_date", "product_id").agg(
         F.coalesce(F.sum(F.when(is_purchase, F.col("price"))), F.lit(0)).cast(MONEY).alias("revenue"),
         _count_type("purchase").alias("units"),
         _count_type("view").alias("views"),

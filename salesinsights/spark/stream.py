@@ -1,10 +1,18 @@
 """The archive query: the raw topic into the Delta medallion, one micro-batch pipeline.
 
-Each micro-batch MERGEs the gold windows beside the appends of silver, bronze and the quarantine and the
-daily MERGE, then records the batch's audit row. Each write is idempotent for the batch (Delta transaction
-ids for appends, batch-stamped MERGEs for gold), so a batch that Spark replays after a crash completes what
-the crashed attempt left undone and repeats nothing. The dashboard's freshness does not wait for it: the live
-query (live.py) puts window totals on the gold topic first.
+Each micro-batch appends silver's new events, then recomputes over silver the gold partitions (event dates)
+they fall in, beside the appends of bronze and the quarantine, then records the batch's audit row. Exactly
+once does not rest on Spark's checkpoint: the lake's own keys make every write harmless to repeat.
+- A Kafka record at or below the offsets that the audit table records as archived is skipped, so a new,
+  moved or restored checkpoint re-reads nothing into the tables (and a new one starts after those offsets).
+- silver takes an event id once; rows that a crashed attempt stored count as the batch's own (same Kafka
+  record), rows with another record's provenance as a replay. bronze and the quarantine leave out records
+  that a crashed batch already stored.
+- gold's date partitions that the batch's events fall in are recomputed over silver and replaced whole, never
+  incremented: writing them again changes nothing, and they always equal silver.
+Appends also carry Delta's txnAppId/txnVersion (query id, batch id), so Spark's replay of a batch skips what
+its crashed attempt committed. The dashboard's freshness does not wait for any of it: the live query
+(live.py) puts window totals on the gold topic first.
 """
 
 from __future__ import annotations
@@ -17,19 +25,21 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
+from salesinsights.kafka_admin import ensure_topics, topic_partitions
 from salesinsights.schema import SOURCE_FILE
 from salesinsights.settings import Settings
 from salesinsights.spark import medallion
-from salesinsights.spark.delta_io import add_increments, append_once
+from salesinsights.spark.delta_io import append_once, replace_partitions
 from salesinsights.spark.events import parse_records
-from salesinsights.spark.kafka_source import raw_records, spark_duration
+from salesinsights.spark.kafka_source import raw_records, spark_duration, starting_offsets
 from salesinsights.spark.tables import (
+    ARRIVED_LATE,
     AUDIT_STREAM_BATCHES,
     BRONZE_EVENTS,
     GOLD_PRODUCT_SALES,
@@ -37,6 +47,7 @@ from salesinsights.spark.tables import (
     MEDALLION_TABLES,
     SILVER_EVENTS,
     SILVER_QUARANTINE,
+    Table,
     ensure_table,
 )
 from salesinsights.spark.watermark import PartitionWatermark
@@ -45,15 +56,6 @@ log = logging.getLogger(__name__)
 
 QUERY_NAME = "medallion"
 ARCHIVE_POOL = "archive"
-
-_SUMS = ("revenue", "units", "views", "carts", "removals", "purchases")
-DAILY_UPDATES = {column: f"t.{column} + s.{column}" for column in _SUMS}
-WINDOW_UPDATES = {
-    "revenue": "t.revenue + s.revenue",
-    "units": "t.units + s.units",
-    "buyer_ids": "array_sort(array_union(t.buyer_ids, s.buyer_ids))",
-    "distinct_buyers": "size(array_union(t.buyer_ids, s.buyer_ids))",
-}
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,39 @@ class BatchOverview:
         )
 
 
+class StaleCheckpointError(RuntimeError):
+    """The query's checkpoint is older than what the lake records of the same query."""
+
+
+@dataclass
+class LakeProgress:
+    """What the audit table says every batch before this one did: the Kafka offsets they account for (a
+    record at or below its partition's mark is archived), the event-time watermark they reached, and the
+    offsets beyond those marks that a crashed batch wrote into bronze or the quarantine (to be read
+    again, and stored once)."""
+
+    accounted: dict[int, int]
+    watermark: PartitionWatermark
+    remnants: dict[int, int] = field(default_factory=dict)
+
+    def advance(self, offsets: dict[int, tuple[int, int]], high_marks: dict[int, datetime]) -> None:
+        for partition, (_, last) in offsets.items():
+            self.accounted[partition] = max(last, self.accounted.get(partition, -1))
+        self.watermark.advance(high_marks)
+
+    def overlaps_remnants(self, offsets: dict[int, tuple[int, int]]) -> bool:
+        return any(first <= self.remnants.get(partition, -1) for partition, (first, _) in offsets.items())
+
+
+def recorded_offsets(offsets_json: str | None) -> dict[int, tuple[int, int]]:
+    """An audit row's `offsets` column: {"0": [first, last], …}."""
+    return {
+        int(partition): (span[0], span[1]) for partition, span in json.loads(offsets_json or "{}").items()
+    }
+
+
 class MedallionBatchWriter:
-    """The foreachBatch function. Holds the event-time high-water mark between batches."""
+    """The foreachBatch function. Holds what the lake records of earlier batches (LakeProgress)."""
 
     def __init__(self, spark: SparkSession, settings: Settings) -> None:
         self.spark = spark
@@ -112,10 +145,10 @@ class MedallionBatchWriter:
         self.paths = {table: table.path(settings) for table in MEDALLION_TABLES}
         self.query_id = ""
         self._query_known = threading.Event()
-        self._watermark: PartitionWatermark | None = None
+        self._progress: LakeProgress | None = None
         self.last_stats: BatchStats | None = None
         self._step_seconds: dict[str, float] = {}
-        self._archive_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-writes")
+        self._archive_pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="archive-writes")
 
     def bind(self, query: StreamingQuery) -> None:
         """The query id (kept in the checkpoint, so stable across restarts) scopes the idempotent writes."""
@@ -129,14 +162,16 @@ class MedallionBatchWriter:
         started = datetime.now(UTC)
         clock = time.monotonic()
         self._step_seconds = {}
+        progress = self._progress_before(batch_id)
         # Both kept: bronze needs the records as received, everything else their parsed form.
-        records = records.persist()
+        records = medallion.fresh_records(records, progress.accounted).persist()
         parsed = parse_records(records).persist()
         try:
             with self._step("parse"):
                 overview = BatchOverview.of(parsed)
-            if overview.records:  # a batch can hold nothing but transaction markers
-                self._write_batch(records, parsed, overview, batch_id, started)
+            # A batch can hold nothing but transaction markers, or only records the lake already holds.
+            if overview.records:
+                self._write_batch(records, parsed, overview, batch_id, started, progress)
         finally:
             parsed.unpersist()
             records.unpersist()
@@ -148,56 +183,62 @@ class MedallionBatchWriter:
         yield
         self._step_seconds[name] = round(time.monotonic() - started, 3)
 
+    def _silver(self, dates: list[date]) -> DataFrame:
+        return (
+            self.spark.read.format("delta")
+            .load(self.paths[SILVER_EVENTS])
+            .where(F.col("event_date").isin(dates))
+        )
+
     def _write_batch(
-        self, records: DataFrame, parsed: DataFrame, overview: BatchOverview, batch_id: int, started: datetime
+        self,
+        records: DataFrame,
+        parsed: DataFrame,
+        overview: BatchOverview,
+        batch_id: int,
+        started: datetime,
+        progress: LakeProgress,
     ) -> None:
-        spark, paths, mark = self.spark, self.paths, f"{self.query_id}:{batch_id}"
+        watermark = progress.watermark.current()
         with self._step("first_arrivals"):
             # An event id hashes its source file and line, so only silver rows of the batch's files (or of
             # none) can share one: Delta's file statistics skip the rest instead of reading whole days.
-            silver_before = medallion.from_other_batches(
-                spark.read.format("delta")
-                .load(paths[SILVER_EVENTS])
-                .where(
-                    F.col("event_date").isin(overview.event_dates)
-                    & (F.col(SOURCE_FILE).isin(overview.source_files) | F.col(SOURCE_FILE).isNull())
-                ),
-                overview.offsets,
+            silver_before = self._silver(overview.event_dates).where(
+                F.col(SOURCE_FILE).isin(overview.source_files) | F.col(SOURCE_FILE).isNull()
             )
-            valid = medallion.valid_events(parsed, started)
-            # Materialised, lineage cut: recomputing it after silver's append would find nothing new.
+            valid = medallion.valid_events(parsed, started, watermark)
+            # Materialised, lineage cut: recomputing them after silver's append would find other rows.
             new_events = medallion.first_arrivals(valid, silver_before).localCheckpoint(eager=True)
-            watermark = self._watermark_before(batch_id)
-            late = F.count_if(F.col("event_time") < F.lit(watermark)) if watermark else F.lit(0)
+            stored = medallion.stored_earlier(valid, silver_before).localCheckpoint(eager=True)
+            arrivals = new_events.unionByName(stored)
             per_partition = (
-                new_events.groupBy("kafka_partition")
-                .agg(F.count(F.lit(1)).alias("rows"), F.max("event_time").alias("high"), late.alias("late"))
+                arrivals.groupBy("kafka_partition")
+                .agg(
+                    F.count(F.lit(1)).alias("rows"),
+                    F.max("event_time").alias("high"),
+                    F.count_if(F.col(ARRIVED_LATE)).alias("late"),
+                    F.collect_set("event_date").alias("dates"),
+                )
                 .collect()
             )
             high_marks = {row["kafka_partition"]: row["high"] for row in per_partition}
-            window_increments = medallion.window_sales(
-                new_events, spark_duration(self.settings.spark.window.total_seconds()), watermark
-            ).localCheckpoint(eager=True)
-            window_dates = [
-                row["window_date"] for row in window_increments.select("window_date").distinct().collect()
-            ]
-        # The archive's writes run beside gold's, so that a purchase waits for nothing but its own window.
-        archive = self._archive_pool.submit(
-            self._write_archive, records, parsed, new_events, overview, batch_id, started
-        )
-        with self._step("gold_windows"):
-            if window_dates:
-                add_increments(
-                    spark,
-                    paths[GOLD_PRODUCT_SALES],
-                    window_increments,
-                    ("product_id", "window_start"),
-                    WINDOW_UPDATES,
-                    mark,
-                    "window_date",
-                    window_dates,
-                )
-        archive.result()
+        with self._step("silver"):
+            append_once(new_events, self.paths[SILVER_EVENTS], f"{self.query_id}:silver", batch_id)
+        # Gold's days are aggregates over silver as it now stands, so they wait for silver's commit; bronze
+        # and the quarantine are written beside them.
+        mark = f"{self.query_id}:{batch_id}"
+        dedupe = progress.overlaps_remnants(overview.offsets)
+        dates = sorted({day for row in per_partition for day in row["dates"]})
+        archive = [
+            self._archive_pool.submit(
+                self._write_records, records, parsed, overview, batch_id, started, dedupe
+            )
+        ]
+        if dates:  # nothing new (a replayed file): gold is as it was
+            archive.append(self._archive_pool.submit(self._write_daily, dates, mark))
+            self._write_windows(dates, mark)
+        for write in archive:
+            write.result()
         stats = BatchStats(
             kafka_records=overview.records,
             silver_new=sum(row["rows"] for row in per_partition),
@@ -211,59 +252,104 @@ class MedallionBatchWriter:
         # Last: a batch's audit row says that everything it wrote is committed.
         with self._step("audit"):
             self._record_batch(batch_id, started, stats, overview.offsets)
-        assert self._watermark is not None
-        self._watermark.advance(high_marks)
+        progress.advance(overview.offsets, high_marks)
         self.last_stats = stats
 
-    def _write_archive(
+    def _write_windows(self, dates: list[date], mark: str) -> None:
+        """gold.product_sales: the window dates of the batch's events, recomputed over silver."""
+        with self._step("gold_windows"):
+            window = self.settings.spark.window
+            read = windows = dates
+            if timedelta(days=1) % window:  # a window that does not divide the day may span two
+                windows = sorted({day + timedelta(days=shift) for day in dates for shift in (-1, 0)})
+                read = sorted({day + timedelta(days=shift) for day in dates for shift in (-1, 0, 1)})
+            totals = medallion.window_sales(self._silver(read), spark_duration(window.total_seconds()))
+            replace_partitions(
+                totals.where(F.col("window_date").isin(windows)),
+                self.paths[GOLD_PRODUCT_SALES],
+                "window_date",
+                windows,
+                mark,
+            )
+
+    def _write_daily(self, dates: list[date], mark: str) -> None:
+        """gold.product_sales_daily: the days of the batch's events, recomputed over silver."""
+        self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", ARCHIVE_POOL)
+        with self._step("gold_daily"):
+            totals = medallion.daily_product_sales(self._silver(dates))
+            replace_partitions(totals, self.paths[GOLD_PRODUCT_SALES_DAILY], "event_date", dates, mark)
+
+    def _write_records(
         self,
         records: DataFrame,
         parsed: DataFrame,
-        new_events: DataFrame,
         overview: BatchOverview,
         batch_id: int,
         started: datetime,
+        dedupe: bool,
     ) -> None:
-        """silver, the daily gold table, bronze and the quarantine: each idempotent for the batch."""
+        """bronze and the quarantine, each idempotent for the batch; records that a crashed batch already
+        stored (under a checkpoint since lost) are left out."""
         self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", ARCHIVE_POOL)
         app = self.query_id
-        with self._step("silver"):
-            append_once(new_events, self.paths[SILVER_EVENTS], f"{app}:silver", batch_id)
-        with self._step("gold_daily"):
-            if overview.event_dates:
-                add_increments(
-                    self.spark,
-                    self.paths[GOLD_PRODUCT_SALES_DAILY],
-                    medallion.daily_product_sales(new_events),
-                    ("event_date", "product_id"),
-                    DAILY_UPDATES,
-                    f"{app}:{batch_id}",
-                    "event_date",
-                    overview.event_dates,
-                )
         with self._step("bronze"):
-            bronze = medallion.bronze_rows(records, started)
+            bronze = self._not_stored(medallion.bronze_rows(records, started), BRONZE_EVENTS, dedupe)
             append_once(bronze, self.paths[BRONZE_EVENTS], f"{app}:bronze", batch_id)
         with self._step("quarantine"):
             if overview.quarantined:
-                quarantine = medallion.quarantine_rows(parsed, started)
+                quarantine = self._not_stored(
+                    medallion.quarantine_rows(parsed, started), SILVER_QUARANTINE, dedupe
+                )
                 append_once(quarantine, self.paths[SILVER_QUARANTINE], f"{app}:quarantine", batch_id)
 
-    def _watermark_before(self, batch_id: int) -> datetime | None:
-        """The watermark after every batch before this one. Read from the audit table once per process
-        (leaving out this batch and later ones, which a crashed attempt may have recorded), then kept."""
-        if self._watermark is None:
-            earlier = (
-                self.spark.read.format("delta")
-                .load(self.paths[AUDIT_STREAM_BATCHES])
-                .where(~((F.col("query_id") == self.query_id) & (F.col("batch_id") >= batch_id)))
-                .select("partition_high_marks")
+    def _not_stored(self, rows: DataFrame, table: Table, dedupe: bool) -> DataFrame:
+        if not dedupe:
+            return rows
+        assert self._progress is not None
+        stored = medallion.beyond(
+            self.spark.read.format("delta").load(self.paths[table]), self._progress.accounted
+        ).select("kafka_partition", "kafka_offset")
+        return rows.join(stored, ["kafka_partition", "kafka_offset"], "left_anti")
+
+    def _progress_before(self, batch_id: int) -> LakeProgress:
+        """What the batches before this one recorded. Read from the audit table once per process (leaving
+        out this very batch, which a crashed attempt may have recorded), then kept up to date."""
+        if self._progress is None:
+            audit = self.spark.read.format("delta").load(self.paths[AUDIT_STREAM_BATCHES])
+            later = audit.where((F.col("query_id") == self.query_id) & (F.col("batch_id") > batch_id)).count()
+            if later:
+                raise StaleCheckpointError(
+                    f"the checkpoint {self.settings.checkpoint_path(QUERY_NAME)} is at batch {batch_id}, but "
+                    f"the lake records {later} later batches of the same query: it was restored from an "
+                    "older copy. Run `salesinsights stream reset` (the stream then resumes from the lake)."
+                )
+            earlier = audit.where(~((F.col("query_id") == self.query_id) & (F.col("batch_id") == batch_id)))
+            rows = earlier.select("partition_high_marks", "offsets").collect()
+            progress = LakeProgress(
+                accounted={},
+                watermark=PartitionWatermark.from_history(
+                    self.settings.spark.watermark, [row["partition_high_marks"] or {} for row in rows]
+                ),
+            )
+            for row in rows:
+                progress.advance(recorded_offsets(row["offsets"]), {})
+            progress.remnants = self._remnants(progress.accounted)
+            self._progress = progress
+        return self._progress
+
+    def _remnants(self, accounted: dict[int, int]) -> dict[int, int]:
+        """Per partition, the highest offset in bronze or the quarantine beyond the recorded batches."""
+        remnants: dict[int, int] = {}
+        for table in (BRONZE_EVENTS, SILVER_QUARANTINE):
+            rows = (
+                medallion.beyond(self.spark.read.format("delta").load(self.paths[table]), accounted)
+                .groupBy("kafka_partition")
+                .agg(F.max("kafka_offset").alias("last"))
                 .collect()
             )
-            self._watermark = PartitionWatermark.from_history(
-                self.settings.spark.watermark, [row["partition_high_marks"] or {} for row in earlier]
-            )
-        return self._watermark.current()
+            for row in rows:
+                remnants[row["kafka_partition"]] = max(row["last"], remnants.get(row["kafka_partition"], -1))
+        return remnants
 
     def _record_batch(
         self, batch_id: int, started: datetime, stats: BatchStats, offsets: dict[int, tuple[int, int]]
@@ -289,11 +375,26 @@ class MedallionBatchWriter:
         append_once(frame, self.paths[AUDIT_STREAM_BATCHES], f"{self.query_id}:audit", batch_id)
 
 
+def archived_offsets(spark: SparkSession, settings: Settings) -> dict[int, int]:
+    """Per Kafka partition, the last offset that the audit table records as archived."""
+    audit = spark.read.format("delta").load(AUDIT_STREAM_BATCHES.path(settings)).select("offsets")
+    marks: dict[int, int] = {}
+    for row in audit.collect():
+        for partition, (_, last) in recorded_offsets(row["offsets"]).items():
+            marks[partition] = max(last, marks.get(partition, -1))
+    return marks
+
+
 def start_medallion(spark: SparkSession, settings: Settings) -> StreamingQuery:
-    """Creates the tables if needed and starts the query; returns at once."""
+    """Creates the tables if needed and starts the query; returns at once. A new checkpoint starts after
+    the offsets the lake has archived (an existing one goes on where it stopped)."""
     for table in MEDALLION_TABLES:
         ensure_table(spark, settings, table)
-    records = raw_records(spark, settings, settings.spark.max_offsets_per_trigger)
+    ensure_topics(settings.kafka)
+    partitions = topic_partitions(settings.kafka, settings.kafka.raw_topic)
+    start = starting_offsets(settings.kafka.raw_topic, partitions, archived_offsets(spark, settings))
+    log.info("a new checkpoint would start at %s", start)
+    records = raw_records(spark, settings, settings.spark.max_offsets_per_trigger, start)
     writer = MedallionBatchWriter(spark, settings)
     query = (
         records.writeStream.queryName(QUERY_NAME)

@@ -15,6 +15,8 @@ from salesinsights.spark.events import SILVER_TYPES
 
 Layer = Literal["bronze", "silver", "gold", "audit"]
 MONEY = T.DecimalType(18, 2)
+# A silver event that was behind the archive's watermark when it arrived: gold.product_sales leaves it out.
+ARRIVED_LATE = "arrived_late"
 
 
 def _fields(*pairs: tuple[str, T.DataType]) -> list[T.StructField]:
@@ -77,10 +79,12 @@ SILVER_EVENTS = Table(
             T.StructField("event_date", T.DateType(), nullable=False),
             *_fields((SOURCE_FILE, T.StringType()), (SOURCE_LINE, T.LongType())),
             *_KAFKA_PROVENANCE,
+            T.StructField(ARRIVED_LATE, T.BooleanType()),
         ]
     ),
     ("event_date",),
-    "Typed, validated events, one row per event_id (its first arrival).",
+    "Typed, validated events, one row per event_id (its first arrival); arrived_late marks those that were "
+    "behind the watermark when they arrived.",
 )
 
 SILVER_QUARANTINE = Table(
@@ -187,7 +191,8 @@ MEDALLION_TABLES: tuple[Table, ...] = (
 
 
 def ensure_table(spark: SparkSession, settings: Settings, table: Table) -> None:
-    """Creates the table at its path unless it exists (safe to call from several processes)."""
+    """Creates the table at its path unless it exists (safe to call from several processes), and adds the
+    columns that a table created by an earlier release lacks (their values are null in older rows)."""
     builder = (
         DeltaTable.createIfNotExists(spark)
         .location(table.path(settings))
@@ -199,3 +204,8 @@ def ensure_table(spark: SparkSession, settings: Settings, table: Table) -> None:
     for key, value in table.properties:
         builder = builder.property(key, value)
     builder.execute()
+    stored = DeltaTable.forPath(spark, table.path(settings)).toDF().schema.fieldNames()
+    missing = [field for field in table.schema.fields if field.name not in stored]
+    if missing:
+        columns = ", ".join(f"{field.name} {field.dataType.simpleString()}" for field in missing)
+        spark.sql(f"ALTER TABLE delta.`{table.path(settings)}` ADD COLUMNS ({columns})")
