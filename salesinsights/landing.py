@@ -4,37 +4,29 @@ A slice is a half-open interval of source time. Its file name is a function of t
 bytes of the source alone (gzip without a timestamp), so dropping a slice again yields the same file; the
 producer recognises a file it has already produced and adds nothing.
 
-Which slice a DAG run drops is kept in a small ledger (run id → slice start): the first run takes the source's
-first slice, each new run the next one, and a re-run of the same DAG run finds its slice in the ledger.
+A small ledger (drop_ledger.py) keeps which slice each DAG run took, so that a re-run drops the same one, and
+which source time every dropped file holds, so that no source time is dropped under two names (two sets of
+event ids) when the slice length or the compression changes: a slice is cut to the time no other file holds.
 """
 
 from __future__ import annotations
 
 import gzip
-import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from salesinsights.drop_ledger import DropLedger, SourceSlice
+from salesinsights.locks import taken_in_turn
 from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import Settings
 from salesinsights.sources import slice_lines
 
-FILE_PREFIX = "events_"
 TEMP_PREFIX = ".tmp-"
 LEDGER_NAME = "file_drop_ledger.json"
-
-
-@dataclass(frozen=True)
-class SourceSlice:
-    start: datetime
-    end: datetime
-
-    def file_name(self, compress: bool) -> str:
-        name = f"{FILE_PREFIX}{self.start:%Y%m%dT%H%M%S}_{self.end:%Y%m%dT%H%M%S}.csv"
-        return name + ".gz" if compress else name
+LEDGER_LOCK = "file_drop_ledger"
 
 
 @dataclass(frozen=True)
@@ -66,9 +58,28 @@ def source_slices(
         start += length
 
 
+class SliceOverlapError(ValueError):
+    """The slice holds source time that a file of another name already holds."""
+
+
 def drop_slice(settings: Settings, source_slice: SourceSlice) -> DropResult:
-    """Write one slice into the landing folder (temporary name, then rename), unless it has landed already."""
+    """Write one slice into the landing folder (temporary name, then rename), unless it has landed already.
+    Refuses a slice whose source time another file already holds (SliceOverlapError)."""
     name = source_slice.file_name(settings.drop.compress)
+    with taken_in_turn(settings.run_dir, LEDGER_LOCK):
+        ledger = _ledger(settings)
+        if ledger.free_parts(source_slice, name) != [source_slice]:
+            holders = ", ".join(ledger.holders(source_slice))
+            raise SliceOverlapError(
+                f"{name}: source time {source_slice.start:%Y-%m-%d %H:%M}..{source_slice.end:%Y-%m-%d %H:%M} "
+                f"overlaps {holders}, already dropped; dropping it again under another name would give its "
+                "events new ids (drop only what no file holds, or keep the slice length and compression it "
+                "was dropped with)"
+            )
+        return _write_slice(settings, ledger, source_slice, name)
+
+
+def _write_slice(settings: Settings, ledger: DropLedger, source_slice: SourceSlice, name: str) -> DropResult:
     settings.landing_dir.mkdir(parents=True, exist_ok=True)
     target = settings.landing_dir / name
     for existing in (target, settings.archive_dir / name):
@@ -77,8 +88,35 @@ def drop_slice(settings: Settings, source_slice: SourceSlice) -> DropResult:
     lines = slice_lines(settings.source, source_slice.start, source_slice.end, settings.data / "source_index")
     temporary = settings.landing_dir / f"{TEMP_PREFIX}{name}"
     rows = _write_csv(temporary, lines, settings.drop.compress)
+    # Recorded before the file appears: a crash in between leaves a slice that may be dropped again under
+    # the same name (the same bytes), never one that another name could take.
+    ledger.files[name] = source_slice
+    ledger.save()
     temporary.replace(target)
     return DropResult(source_slice, target, rows, "written")
+
+
+def _ledger(settings: Settings) -> DropLedger:
+    return DropLedger.load(
+        settings.data / LEDGER_NAME,
+        (settings.landing_dir, settings.archive_dir, settings.rejected_dir),
+        settings.drop.slice,
+    )
+
+
+def _drop_free_parts(settings: Settings, source_slice: SourceSlice) -> list[DropResult]:
+    """The parts of the slice that no other file holds, each dropped as a slice of its own; a slice that
+    other files hold whole is reported `already_dropped`."""
+    name = source_slice.file_name(settings.drop.compress)
+    with taken_in_turn(settings.run_dir, LEDGER_LOCK):
+        ledger = _ledger(settings)
+        parts = ledger.free_parts(source_slice, name)
+        if not parts:
+            holder = settings.landing_dir / ledger.holders(source_slice)[0]
+            return [DropResult(source_slice, holder, 0, "already_dropped")]
+        return [
+            _write_slice(settings, ledger, part, part.file_name(settings.drop.compress)) for part in parts
+        ]
 
 
 def _write_csv(path: Path, lines: Iterable[str], compress: bool) -> int:
@@ -103,33 +141,35 @@ def _count_rows(path: Path) -> int:
 
 
 def drop_next_slice(settings: Settings, run_id: str) -> DropResult | None:
-    """The slice of a scheduled DAG run: its own from the ledger on a re-run, else the next one.
-    None when the whole source has been dropped."""
-    ledger_path = settings.data / LEDGER_NAME
-    ledger: dict[str, str] = json.loads(ledger_path.read_text()) if ledger_path.exists() else {}
-    if run_id in ledger:
-        start = datetime.fromisoformat(ledger[run_id])
-    else:
-        taken = [datetime.fromisoformat(value) for value in ledger.values()]
-        start = max(taken) + settings.drop.slice if taken else _midnight(settings.source.start)
-    if start >= _midnight(settings.source.end):
-        return None
-    source_slice = SourceSlice(start, min(start + settings.drop.slice, _midnight(settings.source.end)))
-    if run_id not in ledger:
-        ledger[run_id] = start.isoformat()
-        _write_json_atomically(ledger_path, ledger)
-    return drop_slice(settings, source_slice)
+    """The slice of a scheduled DAG run: its own from the ledger on a re-run, else the next one, from where
+    the latest run's slice ended (whatever the slice length was then), cut to the source time that no other
+    file holds. None when the whole source has been dropped."""
+    source_end = _midnight(settings.source.end)
+    with taken_in_turn(settings.run_dir, LEDGER_LOCK):
+        ledger = _ledger(settings)
+        if run_id in ledger.runs:
+            source_slice = ledger.runs[run_id]
+        else:
+            start = ledger.next_scheduled(_midnight(settings.source.start))
+            if start >= source_end:
+                return None
+            wanted = SourceSlice(start, min(start + settings.drop.slice, source_end))
+            free = ledger.free_parts(wanted, wanted.file_name(settings.drop.compress))
+            # The first free part (the next run starts where it ends); a slice that other files hold whole is
+            # this run's, already dropped.
+            source_slice = ledger.runs[run_id] = free[0] if free else wanted
+            ledger.save()
+    results = _drop_free_parts(settings, source_slice)
+    return results[0]
 
 
 def drop_range(settings: Settings, first: date, last: date) -> list[DropResult]:
-    """Replay: every slice of the days first..last (inclusive). Slices that landed before are not repeated."""
+    """Replay: every slice of the days first..last (inclusive), cut to the source time that no other file
+    holds. Slices that landed before are not repeated."""
     if last < first:
         raise ValueError(f"replay range ends ({last}) before it starts ({first})")
-    return [drop_slice(settings, source_slice) for source_slice in source_slices(settings, first, last)]
-
-
-def _write_json_atomically(path: Path, value: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{TEMP_PREFIX}{path.name}")
-    temporary.write_text(json.dumps(value, indent=1, sort_keys=True))
-    temporary.replace(path)
+    return [
+        result
+        for source_slice in source_slices(settings, first, last)
+        for result in _drop_free_parts(settings, source_slice)
+    ]

@@ -149,6 +149,11 @@ class Settings(BaseSettings):
         return self.data / "archive"
 
     @property
+    def rejected_dir(self) -> Path:
+        """Landing files the producer could not take, each with a dead letter saying why."""
+        return self.data / "rejected"
+
+    @property
     def kafka_dir(self) -> Path:
         return self.data / "kafka"
 
