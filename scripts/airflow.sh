@@ -214,7 +214,7 @@ start() {
 
 stop_part() { # PART -> stops the part, then whatever is left of its process group (orphaned workers)
   local name="airflow-$1" pgid=""
-  [ ! -f "$SI_RUN_DIR/$name.pid" ] || pgid="$(cat "$SI_RUN_DIR/$name.pid")"
+  pgid="$(pid_of "$name")" || pgid=""
   # The scheduler waits for its running tasks; the others stop within seconds (the triggerer in ~10 s).
   stop_service "$name" 60
   if [ -n "$pgid" ] && pgrep -g "$pgid" >/dev/null; then

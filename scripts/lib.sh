@@ -6,20 +6,38 @@ SI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="$SI_ROOT/.venv/bin/python"
 [ -x "$PY" ] || { echo "error: $PY is missing; run 'make setup' first" >&2; exit 1; }
 eval "$(cd "$SI_ROOT" && "$PY" -m salesinsights.settings)"
+# Logs can hold secrets (Airflow prints the admin password it generates): everything the services write is
+# for this user only.
+umask 077
 mkdir -p "$SI_RUN_DIR" "$SI_LOG_DIR"
+chmod 700 "$SI_RUN_DIR" "$SI_LOG_DIR"
+
+started_at() { # PID -> the process's start time (clock ticks since boot), which a reused pid does not share
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }" # after "pid (command) ": fields 3 on; the start time is field 22
+  read -r -a fields <<<"$stat"
+  echo "${fields[19]}"
+}
 
 pid_of() { # NAME -> prints the pid of a running service, fails if it is not running
-  local pidfile="$SI_RUN_DIR/$1.pid" pid
+  # The pid file holds the pid and its start time: a stale pid that another process now has is not alive.
+  local pidfile="$SI_RUN_DIR/$1.pid" pid started
   [ -f "$pidfile" ] || return 1
-  pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then echo "$pid"; else rm -f "$pidfile"; return 1; fi
+  read -r pid started <"$pidfile"
+  if [ -n "$started" ] && [ "$(started_at "$pid")" = "$started" ]; then
+    echo "$pid"
+  else
+    rm -f "$pidfile"
+    return 1
+  fi
 }
 
 start_service() { # NAME COMMAND... -> runs COMMAND in its own process group, logging to $SI_LOG_DIR/NAME.log
   local name="$1"; shift
   if pid_of "$name" >/dev/null; then echo "$name: already running (pid $(pid_of "$name"))"; return 0; fi
   setsid "$@" >>"$SI_LOG_DIR/$name.log" 2>&1 < /dev/null &
-  echo $! >"$SI_RUN_DIR/$name.pid"
+  echo "$! $(started_at $!)" >"$SI_RUN_DIR/$name.pid"
   echo "$name: started (pid $!, log $SI_LOG_DIR/$name.log)"
 }
 

@@ -3,6 +3,7 @@ from the file drop through the producer into Kafka, and stops cleanly."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -59,6 +60,7 @@ def test_up_status_down(tmp_path: Path) -> None:
             time.sleep(2)
         assert list(archive.glob("events_*.csv.gz")), "no file went from the file drop through the producer"
         assert read_topic(kafka, kafka.raw_topic), "the raw topic holds no events"
+        assert_password_only_in_private_files(tmp_path / "data")
     finally:
         down = make("down", env, timeout=600)
     assert down.returncode == 0, down.stdout + down.stderr
@@ -67,3 +69,20 @@ def test_up_status_down(tmp_path: Path) -> None:
     for service in ("kafka", "producer", "streaming", "dashboard"):
         assert f"{service}: stopped" in after.stdout
     assert not list((tmp_path / "data" / "run").glob("*.pid"))
+
+
+def assert_password_only_in_private_files(data: Path) -> None:
+    """The admin password that Airflow generated is in no file that another user may read, and the log and
+    run folders are this user's alone."""
+    passwords = json.loads((data / "airflow" / "simple_auth_manager_passwords.json.generated").read_text())
+    secrets = [password.encode() for password in passwords.values()]
+    for folder in (data / "logs", data / "run"):
+        assert folder.stat().st_mode & 0o077 == 0, f"{folder} is open to other users"
+    holders = [
+        path
+        for path in data.rglob("*")
+        if path.is_file() and any(secret in path.read_bytes() for secret in secrets)
+    ]
+    assert holders, "the password file itself should have been found"
+    shared = [path for path in holders if path.stat().st_mode & 0o077]
+    assert not shared, f"files that other users may read hold the Airflow password: {shared}"
