@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
-from salesinsights.schema import EVENT_FIELDS, EVENT_TIME_FORMAT, EVENT_TYPES, FieldKind
+from salesinsights.schema import EVENT_FIELDS, EVENT_TIME_FORMAT, EVENT_TIME_LIMIT, EVENT_TYPES, FieldKind
 
 
 class Stage(Enum):
@@ -29,6 +29,8 @@ class Check(Enum):
     IN_SET = "in_set"
     BETWEEN = "between"
     NOT_IN_FUTURE = "not_in_future"
+    # Not later than the record's event_time_limit: the stream's event time plus the allowed lead.
+    NOT_AHEAD_OF_STREAM = "not_ahead_of_stream"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Rule:
                 return f"{self.column} must lie in [{self.minimum}, {self.maximum}]"
             case Check.NOT_IN_FUTURE:
                 return f"{self.column} must not be later than now + {FUTURE_TOLERANCE}"
+            case Check.NOT_AHEAD_OF_STREAM:
+                return f"{self.column} must not pass the stream's event time + its lead ({EVENT_TIME_LIMIT})"
 
 
 PRICE_MIN = Decimal("0")
@@ -93,6 +97,8 @@ RULES: tuple[Rule, ...] = (
     Rule("negative_id", "product_id", Check.BETWEEN, Stage.VALUE, minimum=Decimal(0)),
     Rule("negative_id", "user_id", Check.BETWEEN, Stage.VALUE, minimum=Decimal(0)),
     Rule("event_from_future", "event_time", Check.NOT_IN_FUTURE, Stage.VALUE),
+    # A plausible but wrong time (a 2023 purchase inside the 2019 replay) must not move the watermark.
+    Rule("event_time_ahead_of_stream", "event_time", Check.NOT_AHEAD_OF_STREAM, Stage.VALUE),
 )
 
 FORMAT_RULES = tuple(rule for rule in RULES if rule.stage is Stage.FORMAT)
@@ -143,9 +149,11 @@ class Violation:
 def violations(
     row: Mapping[str, str | None], stages: frozenset[Stage], now: datetime | None = None
 ) -> list[Violation]:
-    """Every rule of the given stages that the row (field name → text, None when empty) breaks, in rulebook
-    order. A field that fails to parse is not checked further."""
+    """Every rule of the given stages that the row (field name → text, None when empty; with the record's
+    event_time_limit, if any) breaks, in rulebook order. A field that fails to parse is checked no further."""
     now = now or datetime.now(UTC)
+    limit_text = row.get(EVENT_TIME_LIMIT)
+    limit = parse_value(FieldKind.TIMESTAMP, limit_text) if limit_text else None
     found: list[Violation] = []
     typed: dict[str, object] = {}
     unparsable: set[str] = set()
@@ -165,13 +173,13 @@ def violations(
     for rule in RULES:
         if rule.stage is not Stage.VALUE or rule.column in unparsable:
             continue
-        detail = _value_violation(rule, typed.get(rule.column), now)
+        detail = _value_violation(rule, typed.get(rule.column), now, limit)
         if detail:
             found.append(Violation(rule, detail))
     return found
 
 
-def _value_violation(rule: Rule, value: object, now: datetime) -> str | None:
+def _value_violation(rule: Rule, value: object, now: datetime, limit: object) -> str | None:
     if rule.check is Check.NOT_NULL:
         return f"{rule.column} is empty" if value is None else None
     if value is None:
@@ -190,4 +198,8 @@ def _value_violation(rule: Rule, value: object, now: datetime) -> str | None:
             assert isinstance(value, datetime)
             if value > now + FUTURE_TOLERANCE:
                 return f"{rule.column}={value:%Y-%m-%d %H:%M:%S} is in the future"
+        case Check.NOT_AHEAD_OF_STREAM if isinstance(limit, datetime):
+            assert isinstance(value, datetime)
+            if value > limit:
+                return f"{rule.column}={value:%Y-%m-%d %H:%M:%S} is past the stream's limit, {limit:%Y-%m-%d}"
     return None

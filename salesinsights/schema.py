@@ -51,4 +51,7 @@ PRICE_SCALE = 2
 EVENT_ID = "event_id"
 SOURCE_FILE = "source_file"
 SOURCE_LINE = "source_line"
-RAW_RECORD_FIELDS: tuple[str, ...] = (EVENT_ID, SOURCE_FILE, SOURCE_LINE, *CSV_COLUMNS)
+# The latest event time the stream accepts for the record (its event-time reference plus the allowed lead),
+# as the producer knew it; absent before the stream has a reference.
+EVENT_TIME_LIMIT = "event_time_limit"
+RAW_RECORD_FIELDS: tuple[str, ...] = (EVENT_ID, SOURCE_FILE, SOURCE_LINE, *CSV_COLUMNS, EVENT_TIME_LIMIT)

@@ -79,6 +79,24 @@ class DropSettings(BaseModel):
     compress: bool = True
 
 
+class ProducerSettings(BaseModel):
+    """The landing-folder producer."""
+
+    # How often the landing folder is listed: each second of wait is a second of freshness.
+    poll_interval: timedelta = timedelta(milliseconds=100)
+    # A file is taken once its size and modification time have not changed for this long, so a file copied
+    # in place (a `cp` of a large file, a slow writer) is never produced half-written. Writers that write
+    # under a dot-name and rename need no wait, but cannot be told apart.
+    settle: timedelta = timedelta(milliseconds=500)
+    # Events further ahead of the stream's event time than this are quarantined (event_time_ahead_of_stream).
+    event_time_lead: timedelta = timedelta(days=1)
+    # How long a file's commit may wait for the broker; then the file is produced again once it answers.
+    commit_timeout: timedelta = timedelta(seconds=60)
+    # While the broker does not answer, the producer retries with this back-off, doubling up to the cap.
+    broker_retry: timedelta = timedelta(seconds=1)
+    broker_retry_max: timedelta = timedelta(seconds=30)
+
+
 class SparkSettings(BaseModel):
     master: str = "local[*]"
     # Durations take ISO 8601 (PT45S) or seconds in the environment.
@@ -132,6 +150,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     source: SourceSettings = SourceSettings()
     drop: DropSettings = DropSettings()
+    producer: ProducerSettings = ProducerSettings()
     spark: SparkSettings = SparkSettings()
     services: ServiceSettings = ServiceSettings()
     clv: ClvSettings = ClvSettings()

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from salesinsights.producer.event_time import event_time_limit, file_reference, newest_reference
+from salesinsights.producer.reader import event_times
 from salesinsights.rules import Stage, violations
-from salesinsights.schema import CSV_COLUMNS, CSV_HEADER
+from salesinsights.schema import CSV_COLUMNS, CSV_HEADER, EVENT_TIME_LIMIT
+from salesinsights.settings import ProducerSettings
 
 CENT = Decimal("0.01")
 
@@ -29,16 +32,22 @@ class Expected:
 
 
 def expected_from_files(paths: Iterable[Path]) -> Expected:
+    """The files in the order the producer took them (their names' order, as it lists the landing folder)."""
     valid: list[dict[str, str | None]] = []
     invalid = 0
+    stream_reference = None
     for path in paths:
+        # The producer's event-time limit for the file's records, from the files before it and its own.
+        reference = file_reference(event_times(path))
+        limit = event_time_limit(stream_reference, reference, ProducerSettings().event_time_lead)
+        stream_reference = newest_reference((stream_reference, reference))
         opener = gzip.open if path.name.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8", newline="") as stream:
             for number, fields in enumerate(csv.reader(stream), start=1):
                 if number == 1 and ",".join(fields) == CSV_HEADER:
                     continue
                 row = {column: (value or None) for column, value in zip(CSV_COLUMNS, fields, strict=True)}
-                if violations(row, frozenset(Stage)):
+                if violations(row | {EVENT_TIME_LIMIT: limit}, frozenset(Stage)):
                     invalid += 1
                     continue
                 valid.append(row)

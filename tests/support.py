@@ -63,11 +63,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     assert process.wait(180) == 0
 
 
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 1) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, f"timed out after {timeout_s}s waiting for {what}"
-        time.sleep(1)
+        time.sleep(poll_s)
 
 
 def produce(settings: Settings) -> None:

@@ -128,6 +128,8 @@ BAD_ROWS = {
     "2019-10-02 10:00:02 UTC,purchase,,1487580005134238553,,b,2.50,42,s": "missing_product_id",
     "2019-10-02 10:00:03 UTC,view,5881589,1487580005134238553,,b,2.50,,s": "missing_user_id",
     "2099-10-02 10:00:03 UTC,view,5881589,1487580005134238553,,b,2.50,42,s": "event_from_future",
+    # Plausible, but years ahead of the replay: it must not move the watermarks or the dashboard's day.
+    "2023-06-01 10:00:04 UTC,purchase,5881589,1487580005134238553,,b,2.50,42,s": "event_time_ahead_of_stream",
 }
 
 

@@ -11,14 +11,23 @@ import csv
 import gzip
 import hashlib
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from salesinsights.rules import Stage, violations
-from salesinsights.schema import CSV_COLUMNS, CSV_HEADER, EVENT_ID, SOURCE_FILE, SOURCE_LINE
+from salesinsights.rules import TEXT_PATTERNS, Stage, violations
+from salesinsights.schema import (
+    CSV_COLUMNS,
+    CSV_HEADER,
+    EVENT_ID,
+    EVENT_TIME_LIMIT,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    FieldKind,
+)
 
 # A real line is ~150 bytes; anything this long is not an event, and must not exhaust memory.
 MAX_LINE_BYTES = 64 * 1024
@@ -26,6 +35,7 @@ MAX_LINE_BYTES = 64 * 1024
 MAX_RAW_CHARS = 2048
 UTF8_BOM = b"\xef\xbb\xbf"
 _FORMAT_ONLY = frozenset({Stage.FORMAT})
+_EVENT_TIME = re.compile(TEXT_PATTERNS[FieldKind.TIMESTAMP].encode())
 
 
 def event_id(source_file: str, line_number: int) -> str:
@@ -113,8 +123,26 @@ def _raw_text(line: bytes) -> str:
     return line[: MAX_RAW_CHARS * 4].decode("utf-8", errors="backslashreplace")[:MAX_RAW_CHARS]
 
 
-def read_landing_file(path: Path, counts: FileCounts) -> Iterator[RawEvent | DeadLetter]:
-    """The file's events and dead letters in line order; `counts` is kept up to date as it goes."""
+def event_times(path: Path) -> list[str]:
+    """The event times of the file's lines, those of the source's form (a first reading, for the file's
+    event-time reference; what cannot be read is left to read_landing_file)."""
+    times: list[str] = []
+    try:
+        with _open(path) as stream:
+            for line, _ in _physical_lines(stream):
+                first = line.split(b",", 1)[0].removeprefix(UTF8_BOM)
+                if _EVENT_TIME.fullmatch(first):
+                    times.append(first.decode())
+    except (OSError, EOFError, zlib.error):
+        pass
+    return times
+
+
+def read_landing_file(
+    path: Path, counts: FileCounts, event_time_limit: str | None = None
+) -> Iterator[RawEvent | DeadLetter]:
+    """The file's events and dead letters in line order; `counts` is kept up to date as it goes. Each event
+    record carries `event_time_limit` (see event_time.py)."""
     name = path.name
 
     def dead(line_number: int | None, reason: str, detail: str, raw: str) -> DeadLetter:
@@ -149,7 +177,7 @@ def read_landing_file(path: Path, counts: FileCounts) -> Iterator[RawEvent | Dea
                 if number == 1 and text.strip() == CSV_HEADER:
                     counts.header_lines += 1
                     continue
-                item = _parse_line(name, number, text)
+                item = _parse_line(name, number, text, event_time_limit)
                 if isinstance(item, RawEvent):
                     counts.events += 1
                     yield item
@@ -161,7 +189,9 @@ def read_landing_file(path: Path, counts: FileCounts) -> Iterator[RawEvent | Dea
         yield dead(None, "unreadable_file", f"{type(error).__name__}: {error} after line {counts.lines}", "")
 
 
-def _parse_line(source_file: str, number: int, text: str) -> RawEvent | tuple[str, str]:
+def _parse_line(
+    source_file: str, number: int, text: str, event_time_limit: str | None
+) -> RawEvent | tuple[str, str]:
     """The raw event of a data line, or (reason, detail) of why it is not one."""
     try:
         fields = next(csv.reader([text], strict=True))
@@ -181,6 +211,8 @@ def _parse_line(source_file: str, number: int, text: str) -> RawEvent | tuple[st
         SOURCE_LINE: number,
         **row,
     }
+    if event_time_limit is not None:
+        record[EVENT_TIME_LIMIT] = event_time_limit
     # One session's events share a partition, so they stay in order.
     key = row["user_session"] or f"user:{row['user_id']}"
     return RawEvent(number, key.encode(), json.dumps(record, separators=(",", ":")).encode())

@@ -4,30 +4,64 @@ One Kafka transaction per file holds the file's events (raw topic), its dead let
 finished file (compacted files-done topic). A restart first fences and aborts any transaction a previous
 instance left open, then reads the files-done topic back: a file whose record is there was produced in full
 and is only moved to the archive; any other file is produced again from its first line.
+
+It never stops for one file or for the broker: a file it cannot read goes to data/rejected/ with a dead letter
+saying why; while the broker does not answer it waits (its status says so) and then produces the file in
+flight again, whose aborted transaction left nothing visible.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 from confluent_kafka import KafkaException, Producer
 
+from salesinsights.kafka_admin import ping
 from salesinsights.kafka_io import read_topic
-from salesinsights.producer.reader import DeadLetter, FileCounts, file_sha256, read_landing_file
+from salesinsights.producer.event_time import event_time_limit, file_reference, newest_reference
+from salesinsights.producer.reader import DeadLetter, FileCounts, event_times, file_sha256, read_landing_file
 from salesinsights.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LANDING_SUFFIXES = (".csv", ".csv.gz")
 STATUS_FILE = "producer.status.json"
+# A file whose transaction fails this often while the broker answers is not produced (e.g. it takes longer
+# than the transaction timeout): it is rejected, and the producer goes on with the next one.
+MAX_FILE_ATTEMPTS = 3
+
+
+def printable_name(path: Path) -> str:
+    """The file's name as text, its bytes that are not UTF-8 written as \\xNN."""
+    return os.fsencode(path.name).decode("utf-8", errors="backslashreplace")
+
+
+def settled(path: Path, settle: timedelta, now: float | None = None) -> bool:
+    """Whether the file has not changed (content or name) for `settle`: a writer in place is done with it."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return False
+    changed = max(status.st_mtime, status.st_ctime)
+    return (now if now is not None else time.time()) - changed >= settle.total_seconds()
+
+
+class BrokerUnavailableError(RuntimeError):
+    """The broker did not answer."""
 
 
 @dataclass(frozen=True)
@@ -35,16 +69,47 @@ class DoneFile:
     name: str
     sha256: str
     counts: dict[str, object]
+    event_time_reference: str | None = None
 
 
 class LandingProducer:
-    def __init__(self, settings: Settings, transactional_id: str = "salesinsights-producer") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        transactional_id: str = "salesinsights-producer",
+        stopping: threading.Event | None = None,
+        wait_for_broker: bool = False,
+    ) -> None:
+        """Connects (fencing any older instance) and reads which files are done. With `wait_for_broker`,
+        a broker that does not answer is waited for until it does or `stopping` is set."""
         self.settings = settings
         self.kafka = settings.kafka
-        self.producer = Producer(
+        self.transactional_id = transactional_id
+        self.stopping = stopping or threading.Event()
+        self.files_produced = 0
+        self.last_file: str | None = None
+        self.waiting_for_broker: str | None = None
+        self.done: dict[str, DoneFile] = {}
+        delay = settings.producer.broker_retry.total_seconds()
+        while True:
+            try:
+                self.producer = self._connect()
+                self.done = self._load_done_files()
+                break
+            except (KafkaException, TimeoutError) as error:
+                if not wait_for_broker:
+                    raise
+                if self.stopping.is_set():
+                    raise BrokerUnavailableError("stopped while the broker did not answer") from error
+                self._wait_for_broker(str(error), delay)
+                delay = min(delay * 2, settings.producer.broker_retry_max.total_seconds())
+        self.waiting_for_broker = None
+
+    def _connect(self) -> Producer:
+        producer = Producer(
             {
                 "bootstrap.servers": self.kafka.bootstrap_servers,
-                "transactional.id": transactional_id,
+                "transactional.id": self.transactional_id,
                 "enable.idempotence": True,
                 "acks": "all",
                 "linger.ms": 20,
@@ -55,11 +120,8 @@ class LandingProducer:
             }
         )
         # Fences an older instance with the same id and aborts whatever transaction it left open.
-        self.producer.init_transactions(60)
-        self.done = self._load_done_files()
-        self.stopping = threading.Event()
-        self.files_produced = 0
-        self.last_file: str | None = None
+        producer.init_transactions(60)
+        return producer
 
     def _load_done_files(self) -> dict[str, DoneFile]:
         done: dict[str, DoneFile] = {}
@@ -68,7 +130,9 @@ class LandingProducer:
             if value is None:
                 continue
             record = json.loads(value)
-            done[record["file"]] = DoneFile(record["file"], record["sha256"], record["counts"])
+            done[record["file"]] = DoneFile(
+                record["file"], record["sha256"], record["counts"], record.get("event_time_reference")
+            )
         return done
 
     def pending_files(self) -> list[Path]:
@@ -79,6 +143,11 @@ class LandingProducer:
         for path in sorted(landing.iterdir()):
             if path.name.startswith("."):
                 continue  # being written: temporary names are hidden until the atomic rename
+            try:
+                path.name.encode()
+            except UnicodeEncodeError:
+                self._reject(path, "undecodable_name", "the file name is not UTF-8")
+                continue
             if path.is_symlink() or not path.is_file() or not path.name.endswith(LANDING_SUFFIXES):
                 self._reject(path, "unsupported_file", f"not a regular {' or '.join(LANDING_SUFFIXES)} file")
                 continue
@@ -87,7 +156,14 @@ class LandingProducer:
 
     def produce_file(self, path: Path) -> DoneFile | None:
         """Produces one landing file in one transaction and archives it. None when the file was rejected."""
-        sha256 = file_sha256(path)
+        try:
+            sha256 = file_sha256(path)
+        except FileNotFoundError:
+            self._reject(path, "file_vanished", "the file left the landing folder before it was read")
+            return None
+        except OSError as error:
+            self._reject(path, "unreadable_file", f"{type(error).__name__}: {error}")
+            return None
         previous = self.done.get(path.name)
         if previous is not None:
             if previous.sha256 != sha256:
@@ -98,22 +174,27 @@ class LandingProducer:
             return previous
         counts = FileCounts()
         started = time.monotonic()
+        reference = file_reference(event_times(path))
+        stream_reference = newest_reference(done.event_time_reference for done in self.done.values())
+        limit = event_time_limit(stream_reference, reference, self.settings.producer.event_time_lead)
         self.producer.begin_transaction()
         try:
-            for item in read_landing_file(path, counts):
+            for item in read_landing_file(path, counts, limit):
                 if isinstance(item, DeadLetter):
                     self._send(self.kafka.dead_letter_topic, path.name.encode(), item.to_json())
                 else:
                     self._send(self.kafka.raw_topic, item.key, item.value)
-            done = DoneFile(path.name, sha256, counts.as_dict())
+            done = DoneFile(path.name, sha256, counts.as_dict(), reference)
             record = {
                 "file": done.name,
                 "sha256": sha256,
                 "counts": done.counts,
+                "event_time_reference": reference,
+                "event_time_limit": limit,
                 "produced_at": datetime.now(UTC).isoformat(),
             }
             self._send(self.kafka.files_done_topic, path.name.encode(), json.dumps(record).encode())
-            self.producer.commit_transaction(self.kafka.transaction_timeout_ms / 1000)
+            self.producer.commit_transaction(self.settings.producer.commit_timeout.total_seconds())
         except BaseException:
             self._abort()
             raise
@@ -147,22 +228,22 @@ class LandingProducer:
 
     def _reject(self, path: Path, reason: str, detail: str) -> None:
         """A file that is not produced still leaves a dead letter, and moves out of the landing folder."""
-        letter = DeadLetter(path.name, None, reason, detail, "")
+        name = printable_name(path)
+        letter = DeadLetter(name, None, reason, detail, "")
         self.producer.begin_transaction()
         try:
-            self._send(self.kafka.dead_letter_topic, path.name.encode(), letter.to_json())
-            self.producer.commit_transaction(60)
+            self._send(self.kafka.dead_letter_topic, os.fsencode(path.name), letter.to_json())
+            self.producer.commit_transaction(self.settings.producer.commit_timeout.total_seconds())
         except BaseException:
             self._abort()
             raise
-        rejected = self.settings.data / "rejected"
-        rejected.mkdir(parents=True, exist_ok=True)
-        path.replace(rejected / path.name)
-        log.warning("%s: rejected (%s: %s), moved to %s", path.name, reason, detail, rejected)
+        # A file that vanished leaves its dead letter all the same.
+        with contextlib.suppress(FileNotFoundError):
+            _move(path, self.settings.rejected_dir)
+        log.warning("%s: rejected (%s: %s), moved to %s", name, reason, detail, self.settings.rejected_dir)
 
     def _archive(self, path: Path) -> None:
-        self.settings.archive_dir.mkdir(parents=True, exist_ok=True)
-        path.replace(self.settings.archive_dir / path.name)
+        _move(path, self.settings.archive_dir)
 
     def write_status(self, pending: int) -> None:
         status = {
@@ -171,6 +252,7 @@ class LandingProducer:
             "files_done_total": len(self.done),
             "last_file": self.last_file,
             "pending_files": pending,
+            "waiting_for_broker": self.waiting_for_broker,
         }
         self.settings.run_dir.mkdir(parents=True, exist_ok=True)
         target = self.settings.run_dir / STATUS_FILE
@@ -178,24 +260,111 @@ class LandingProducer:
         temporary.write_text(json.dumps(status))
         temporary.replace(target)
 
-    def run(self, poll_interval_s: float = 0.1) -> None:
-        """Until stopped: produce every pending file. A stop request lets the current file finish. A new file
-        waits at most `poll_interval_s` (listing the folder is cheap; each second of wait is freshness)."""
+    def reconcile_archive(self) -> list[str]:
+        """Moves back to the landing folder every archived file that the files-done topic does not know:
+        its transaction was lost with the broker's unflushed writes (a power loss), so it is produced again.
+        Returns their names."""
+        if not self.settings.archive_dir.is_dir():
+            return []
+        lost = sorted(path for path in self.settings.archive_dir.iterdir() if path.name not in self.done)
+        for path in lost:
+            log.warning("%s: archived, but the broker has no record of it: producing it again", path.name)
+            _move(path, self.settings.landing_dir)
+        return [path.name for path in lost]
+
+    def run(self) -> None:
+        """Until stopped: produce every pending file once it has settled. A stop request lets the current
+        file finish. A new file waits at most the poll interval (each second of wait is freshness)."""
+        poll = self.settings.producer.poll_interval.total_seconds()
+        self.reconcile_archive()
         while not self.stopping.is_set():
-            pending = self.pending_files()
+            pending = self.until_broker_answers(self.pending_files)
             self.write_status(len(pending))
-            for path in pending:
+            settle = self.settings.producer.settle
+            for path in [path for path in pending if settled(path, settle)]:
                 if self.stopping.is_set():
                     break
-                self.produce_file(path)
+                self.produce_in_turn(path)
                 self.write_status(len(pending) - 1)
-            self.stopping.wait(poll_interval_s)
+            self.stopping.wait(poll)
         self.producer.flush(30)
 
-    def stop_on_signals(self) -> None:
-        def request_stop(signum: int, _frame: FrameType | None) -> None:
-            log.info("signal %d: stopping after the current file", signum)
-            self.stopping.set()
+    def produce_in_turn(self, path: Path) -> None:
+        """produce_file, the broker's outages waited out. A file whose transaction keeps failing while the
+        broker answers is rejected."""
+        failures = 0
+        timeout = f"SALESINSIGHTS_KAFKA__TRANSACTION_TIMEOUT_MS={self.kafka.transaction_timeout_ms}"
+        while not self.stopping.is_set():
+            try:
+                self.until_broker_answers(lambda: self.produce_file(path))
+                return
+            except KafkaException as error:
+                failures += 1
+                log.error(
+                    "%s: transaction failed (%d of %d): %s", path.name, failures, MAX_FILE_ATTEMPTS, error
+                )
+                self.producer = self.until_broker_answers(self._connect)
+                if failures >= MAX_FILE_ATTEMPTS:
+                    detail = f"{error} ({failures} attempts; a file's transaction must end within {timeout})"
+                    self.until_broker_answers(lambda: self._reject(path, "transaction_failed", detail))  # noqa: B023
+                    return
 
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+    def until_broker_answers(self, action: Callable[[], T]) -> T:
+        """Runs `action`; while the broker does not answer, waits with back-off (status says so) and runs it
+        again (after a new producer has fenced and aborted the old one's transaction). A KafkaException
+        from a broker that answers is the caller's."""
+        delay = self.settings.producer.broker_retry.total_seconds()
+        while True:
+            try:
+                result = action()
+            except KafkaException as error:
+                try:
+                    ping(self.kafka, timeout_s=5)
+                except KafkaException:
+                    pass
+                else:
+                    raise
+                self._wait_for_broker(str(error), delay)
+            else:
+                if self.waiting_for_broker:
+                    log.info("the broker answers again")
+                    self.waiting_for_broker = None
+                return result
+            delay = min(delay * 2, self.settings.producer.broker_retry_max.total_seconds())
+            if self.stopping.is_set():
+                raise BrokerUnavailableError("stopped while the broker did not answer")
+            try:
+                self.producer = self._connect()
+            except KafkaException as error:
+                log.warning("the broker does not answer yet: %s", error)
+
+    def _wait_for_broker(self, error: str, delay: float) -> None:
+        self.waiting_for_broker = f"since {datetime.now(UTC).isoformat()}: {error}"
+        log.warning("the broker does not answer (%s); trying again in %.0fs", error, delay)
+        self.write_status(-1)
+        self.stopping.wait(delay)
+
+
+def stop_requested_by_signals() -> threading.Event:
+    """An event that SIGTERM or SIGINT sets: the producer then finishes the file in flight and stops."""
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping after the current file", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stopping
+
+
+def _move(path: Path, folder: Path) -> None:
+    """Into `folder`, keeping the name; by copy and delete when `folder` is on another file system."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    try:
+        path.replace(target)
+    except OSError as error:
+        if error.errno != 18:  # EXDEV: not one file system
+            raise
+        shutil.move(path, target)

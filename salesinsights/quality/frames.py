@@ -19,7 +19,7 @@ import pandas as pd
 from salesinsights.quality.from_rules import converts_column, text_column
 from salesinsights.quality.suites import GOLD_MEASURES, QUARANTINE_REASONS, schema_column_types, type_text
 from salesinsights.rules import TEXT_PATTERNS, Stage, parse_value, violations
-from salesinsights.schema import EVENT_FIELDS, EVENT_ID, SOURCE_FILE, SOURCE_LINE, FieldKind
+from salesinsights.schema import EVENT_FIELDS, EVENT_ID, EVENT_TIME_LIMIT, SOURCE_FILE, SOURCE_LINE, FieldKind
 from salesinsights.spark.events import MISSING_EVENT_ID, NOT_AN_EVENT_RECORD
 from salesinsights.spark.tables import Table
 
@@ -39,11 +39,12 @@ def decode_record(value: bytes | str | None) -> dict[str, Any] | None:
 
 
 def field_texts(record: dict[str, Any]) -> dict[str, str | None]:
-    """The event fields' texts; empty means missing, as in the source files and the streaming job."""
+    """The event fields' texts (and the record's event-time limit); empty means missing, as in the source
+    files and the streaming job."""
     texts: dict[str, str | None] = {}
-    for field in EVENT_FIELDS:
-        value = record.get(field.name)
-        texts[field.name] = None if value is None or value == "" else str(value)
+    for name in (*(field.name for field in EVENT_FIELDS), EVENT_TIME_LIMIT):
+        value = record.get(name)
+        texts[name] = None if value is None or value == "" else str(value)
     return texts
 
 
@@ -79,9 +80,11 @@ def raw_event_frame(values: Iterable[bytes | str | None]) -> pd.DataFrame:
             row[field.name] = typed
             if field.kind is not FieldKind.TEXT:
                 row[converts_column(field.name)] = converts
+        row[EVENT_TIME_LIMIT] = _parsed(FieldKind.TIMESTAMP, texts[EVENT_TIME_LIMIT])[0]
         rows.append(row)
     frame = pd.DataFrame(rows, columns=_raw_columns())
-    frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True)
+    for column in ("event_time", EVENT_TIME_LIMIT):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame
 
 
@@ -91,7 +94,7 @@ def _raw_columns() -> list[str]:
         columns += [text_column(field.name), field.name]
         if field.kind is not FieldKind.TEXT:
             columns.append(converts_column(field.name))
-    return columns
+    return [*columns, EVENT_TIME_LIMIT]
 
 
 def silver_frame(silver: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from great_expectations.expectations import Expectation
 
 from salesinsights.quality.expect import Severity, expect
 from salesinsights.rules import RULES, TEXT_PATTERNS, Check, Rule
-from salesinsights.schema import FIELD_BY_NAME
+from salesinsights.schema import EVENT_TIME_LIMIT, FIELD_BY_NAME
 
 # Filled in at validation time: now + rules.FUTURE_TOLERANCE, as the streaming job's NOT_IN_FUTURE check.
 LATEST_EVENT_TIME = "latest_event_time"
@@ -104,6 +104,22 @@ def _translate(rule: Rule, layout: Layout, severity: Severity) -> list[Expectati
                     max_value=_number(rule.maximum),
                 )
             ]
+        case Check.NOT_AHEAD_OF_STREAM if layout is Layout.RAW:
+            return [
+                expect(
+                    gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+                    severity,
+                    rule.reason,
+                    rule.description,
+                    column_A=EVENT_TIME_LIMIT,
+                    column_B=column,
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                )
+            ]
+        case Check.NOT_AHEAD_OF_STREAM:
+            # The limit travels in the raw record only (silver keeps no copy of it).
+            return []
         case Check.NOT_IN_FUTURE:
             return [
                 expect(

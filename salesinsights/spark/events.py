@@ -11,6 +11,7 @@ from salesinsights.rules import FUTURE_TOLERANCE, RULES, TEXT_PATTERNS, Check, R
 from salesinsights.schema import (
     EVENT_FIELDS,
     EVENT_ID,
+    EVENT_TIME_LIMIT,
     PRICE_PRECISION,
     PRICE_SCALE,
     RAW_RECORD_FIELDS,
@@ -35,6 +36,7 @@ SILVER_TYPES: dict[FieldKind, T.DataType] = {
     FieldKind.DECIMAL: T.DecimalType(PRICE_PRECISION, PRICE_SCALE),
     FieldKind.TEXT: T.StringType(),
 }
+_LIMIT = f"_{EVENT_TIME_LIMIT}"
 # Faults of the Kafka record itself, before any field rule can apply.
 NOT_AN_EVENT_RECORD = "not_an_event_record"
 MISSING_EVENT_ID = "missing_event_id"
@@ -73,6 +75,8 @@ def _rule_broken(rule: Rule, text: Column, typed: Column) -> Column:
         case Check.NOT_IN_FUTURE:
             limit = F.current_timestamp() + F.make_dt_interval(secs=F.lit(FUTURE_TOLERANCE.total_seconds()))
             return typed.isNotNull() & (typed > limit)
+        case Check.NOT_AHEAD_OF_STREAM:
+            return typed.isNotNull() & F.coalesce(typed > F.col(_LIMIT), F.lit(False))
 
 
 def parse_records(records: DataFrame) -> DataFrame:
@@ -93,6 +97,7 @@ def parse_records(records: DataFrame) -> DataFrame:
         F.json_object_keys("raw_value").isNull().alias("_not_a_record"),
         *[F.col(f"record.{name}").alias(name) for name in (EVENT_ID, SOURCE_FILE, SOURCE_LINE)],
         *[_text(field.name).alias(f"_text_{field.name}") for field in EVENT_FIELDS],
+        F.try_to_timestamp(_text(EVENT_TIME_LIMIT), F.lit(SPARK_TIME_PATTERN)).alias(_LIMIT),
         "kafka_partition",
         "kafka_offset",
         "kafka_timestamp",
