@@ -22,15 +22,15 @@ started_at() { # PID -> the process's start time (clock ticks since boot), which
 
 pid_of() { # NAME -> prints the pid of a running service, fails if it is not running
   # The pid file holds the pid and its start time: a stale pid that another process now has is not alive.
-  local pidfile="$SI_RUN_DIR/$1.pid" pid started
+  local pidfile="$SI_RUN_DIR/$1.pid" pid started alive=false
   [ -f "$pidfile" ] || return 1
   read -r pid started <"$pidfile"
-  if [ -n "$started" ] && [ "$(started_at "$pid")" = "$started" ]; then
-    echo "$pid"
-  else
-    rm -f "$pidfile"
-    return 1
+  if [ -n "$started" ]; then
+    [ "$(started_at "$pid")" = "$started" ] && alive=true
+  else # written by an earlier release, the pid alone: being alive is all it can tell
+    kill -0 "$pid" 2>/dev/null && alive=true
   fi
+  if [ "$alive" = true ]; then echo "$pid"; else rm -f "$pidfile"; return 1; fi
 }
 
 start_service() { # NAME COMMAND... -> runs COMMAND in its own process group, logging to $SI_LOG_DIR/NAME.log
