@@ -123,7 +123,8 @@ def test_scheduled_runs_drop_one_slice_each_then_skip(platform_dir: Path) -> Non
     assert header == CSV_HEADER
     assert rows == _expected_rows(env, _day(1), _day(2)) > 0
     ledger = json.loads((platform_dir / "file_drop_ledger.json").read_text())
-    assert list(ledger.values()) == ["2019-10-01T00:00:00+00:00"]
+    assert list(ledger["runs"].values()) == [["2019-10-01T00:00:00+00:00", "2019-10-02T00:00:00+00:00"]]
+    assert list(ledger["files"]) == [FIRST_SLICE]
 
     # The same DAG run again (same logical date): the same slice, already landed; nothing new, same bytes.
     again = airflow("dags", "test", "file_drop", "2026-01-01T00:00:00+00:00")
@@ -160,7 +161,8 @@ def test_replay_drops_exactly_the_requested_days(platform_dir: Path) -> None:
         assert header == CSV_HEADER
         assert rows == _expected_rows(env, start, end) > 0
     # A replay takes no scheduled slice: the next scheduled run still starts at the source's beginning.
-    assert not (platform_dir / "file_drop_ledger.json").exists()
+    ledger = json.loads((platform_dir / "file_drop_ledger.json").read_text())
+    assert ledger["runs"] == {} and sorted(ledger["files"]) == sorted(expected)
 
     # Replaying again writes nothing new.
     airflow("dags", "test", "file_drop", "2026-01-01T00:05:00+00:00", "--conf", conf)

@@ -46,6 +46,8 @@ def arrow_type(spark_type: T.DataType) -> pa.DataType:
             return pa.int32()
         case T.StringType():
             return pa.string()
+        case T.BooleanType():
+            return pa.bool_()
         case T.BinaryType():
             return pa.binary()
         case T.TimestampType():
