@@ -84,9 +84,15 @@ class LiveWindows:
                 return None
             since_ms = int((datetime.now(UTC) - self.lookback).timestamp() * 1000)
             wanted = [TopicPartition(topic, number, since_ms) for number in metadata.partitions]
-            # Past the end (nothing that recent): the partition's end, i.e. only what comes next.
+            # Past the end (nothing that recent): the partition's end now, i.e. only what comes next. Its
+            # number, not "the end" (-1), which the consumer would resolve only at its first fetch, past
+            # whatever arrived in between.
             starts = [
-                TopicPartition(topic, part.partition, part.offset if part.offset >= 0 else -1)
+                TopicPartition(
+                    topic,
+                    part.partition,
+                    part.offset if part.offset >= 0 else consumer.get_watermark_offsets(part, timeout=10)[1],
+                )
                 for part in consumer.offsets_for_times(wanted, timeout=10)
             ]
             consumer.assign(starts)
