@@ -152,8 +152,7 @@ def violations(
     """Every rule of the given stages that the row (field name → text, None when empty; with the record's
     event_time_limit, if any) breaks, in rulebook order. A field that fails to parse is checked no further."""
     now = now or datetime.now(UTC)
-    limit_text = row.get(EVENT_TIME_LIMIT)
-    limit = parse_value(FieldKind.TIMESTAMP, limit_text) if limit_text else None
+    limit = _limit(row.get(EVENT_TIME_LIMIT))
     found: list[Violation] = []
     typed: dict[str, object] = {}
     unparsable: set[str] = set()
@@ -177,6 +176,15 @@ def violations(
         if detail:
             found.append(Violation(rule, detail))
     return found
+
+
+def _limit(text: str | None) -> object:
+    """The record's event-time limit; None when it is absent or does not parse (as Spark's try_to_timestamp
+    makes it null): the rule then does not apply."""
+    try:
+        return parse_value(FieldKind.TIMESTAMP, text) if text else None
+    except ValueError:
+        return None
 
 
 def _value_violation(rule: Rule, value: object, now: datetime, limit: object) -> str | None:

@@ -38,8 +38,9 @@ def expected_from_files(paths: Iterable[Path]) -> Expected:
     stream_reference = None
     for path in paths:
         # The producer's event-time limit for the file's records, from the files before it and its own.
-        reference = file_reference(event_times(path))
-        limit = event_time_limit(stream_reference, reference, ProducerSettings().event_time_lead)
+        lead = ProducerSettings().event_time_lead
+        reference = file_reference(event_times(path), lead)
+        limit = event_time_limit(stream_reference, reference, lead)
         stream_reference = newest_reference((stream_reference, reference))
         opener = gzip.open if path.name.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8", newline="") as stream:

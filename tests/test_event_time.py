@@ -20,10 +20,12 @@ def times(count: int) -> list[str]:
     return [f"2019-10-02 {minute // 60:02d}:{minute % 60:02d}:00 UTC" for minute in range(count)]
 
 
-def test_a_file_of_enough_events_has_its_median_for_reference_and_one_wrong_clock_cannot_move_it() -> None:
-    many = [*times(MIN_EVENTS_FOR_REFERENCE), "2023-06-01 12:00:00 UTC"]
-    assert file_reference(many) == "2019-10-02 00:50:00 UTC"
-    assert file_reference(["2023-06-01 12:00:00 UTC"]) is None
+def test_a_file_is_accepted_whole_however_long_but_one_wrong_clock_cannot_move_its_reference() -> None:
+    day = [*times(MIN_EVENTS_FOR_REFERENCE), "2023-06-01 12:00:00 UTC"]
+    assert file_reference(day, DAY) == "2019-10-02 01:39:00 UTC"  # the day's last event, not 2023
+    month = [f"2019-10-{day:02d} {hour:02d}:00:00 UTC" for day in range(1, 32) for hour in range(0, 24, 6)]
+    assert file_reference(month, DAY) == "2019-10-31 18:00:00 UTC"  # a month's last event: all of it fits
+    assert file_reference(["2023-06-01 12:00:00 UTC"], DAY) is None
 
 
 def test_the_limit_is_the_later_reference_plus_the_lead() -> None:
@@ -61,3 +63,5 @@ def test_an_event_past_the_limit_is_quarantined_with_its_own_reason() -> None:
     assert found.rule.reason == "event_time_ahead_of_stream" and "2019-10-06" in found.detail
     assert violations(row | {EVENT_TIME_LIMIT: None}, frozenset(Stage)) == []
     assert violations(row | {"event_time": "2019-10-05 23:59:59 UTC"}, frozenset(Stage)) == []
+    # A limit that does not parse is no limit, as in Spark (try_to_timestamp gives null).
+    assert violations(row | {EVENT_TIME_LIMIT: "2019-02-30 00:00:00 UTC"}, frozenset(Stage)) == []

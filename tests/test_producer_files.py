@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from salesinsights.producer.service import printable_name, settled
+from salesinsights.producer.service import _move, printable_name, settled
 
 
 def test_a_file_is_settled_once_unchanged_for_the_settle_time(tmp_path: Path) -> None:
@@ -27,3 +27,15 @@ def test_a_name_that_is_not_utf8_is_shown_with_its_bytes(tmp_path: Path) -> None
     name = os.fsdecode(b"bad\xffname.csv")
     assert printable_name(tmp_path / name) == "bad\\xffname.csv"
     assert printable_name(tmp_path / "ok.csv") == "ok.csv"
+
+
+def test_a_rejected_file_never_replaces_one_rejected_before(tmp_path: Path) -> None:
+    rejected = tmp_path / "rejected"
+    for content in ("first", "second", "third"):
+        (tmp_path / "bad.csv").write_text(content)
+        _move(tmp_path / "bad.csv", rejected, keep_both=True)
+    assert {path.name: path.read_text() for path in rejected.iterdir()} == {
+        "bad.csv": "first",
+        "bad.csv.1": "second",
+        "bad.csv.2": "third",
+    }

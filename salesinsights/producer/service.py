@@ -174,9 +174,10 @@ class LandingProducer:
             return previous
         counts = FileCounts()
         started = time.monotonic()
-        reference = file_reference(event_times(path))
+        lead = self.settings.producer.event_time_lead
+        reference = file_reference(event_times(path), lead)
         stream_reference = newest_reference(done.event_time_reference for done in self.done.values())
-        limit = event_time_limit(stream_reference, reference, self.settings.producer.event_time_lead)
+        limit = event_time_limit(stream_reference, reference, lead)
         self.producer.begin_transaction()
         try:
             for item in read_landing_file(path, counts, limit):
@@ -239,7 +240,7 @@ class LandingProducer:
             raise
         # A file that vanished leaves its dead letter all the same.
         with contextlib.suppress(FileNotFoundError):
-            _move(path, self.settings.rejected_dir)
+            _move(path, self.settings.rejected_dir, keep_both=True)
         log.warning("%s: rejected (%s: %s), moved to %s", name, reason, detail, self.settings.rejected_dir)
 
     def _archive(self, path: Path) -> None:
@@ -303,7 +304,7 @@ class LandingProducer:
                 log.error(
                     "%s: transaction failed (%d of %d): %s", path.name, failures, MAX_FILE_ATTEMPTS, error
                 )
-                self.producer = self.until_broker_answers(self._connect)
+                self.until_broker_answers(self._reconnect)
                 if failures >= MAX_FILE_ATTEMPTS:
                     detail = f"{error} ({failures} attempts; a file's transaction must end within {timeout})"
                     self.until_broker_answers(lambda: self._reject(path, "transaction_failed", detail))  # noqa: B023
@@ -317,7 +318,7 @@ class LandingProducer:
         while True:
             try:
                 result = action()
-            except KafkaException as error:
+            except (KafkaException, TimeoutError) as error:
                 try:
                     ping(self.kafka, timeout_s=5)
                 except KafkaException:
@@ -334,9 +335,17 @@ class LandingProducer:
             if self.stopping.is_set():
                 raise BrokerUnavailableError("stopped while the broker did not answer")
             try:
-                self.producer = self._connect()
-            except KafkaException as error:
+                self._reconnect()
+            except (KafkaException, TimeoutError) as error:
                 log.warning("the broker does not answer yet: %s", error)
+
+    def _reconnect(self) -> None:
+        """A new producer, which fences the old one (the broker ends its open transaction), and what the
+        broker now says is done: a commit that reported a failure may have gone through (the file is then
+        only archived), and files whose records the broker lost meanwhile are produced again."""
+        self.producer = self._connect()
+        self.done = self._load_done_files()
+        self.reconcile_archive()
 
     def _wait_for_broker(self, error: str, delay: float) -> None:
         self.waiting_for_broker = f"since {datetime.now(UTC).isoformat()}: {error}"
@@ -358,10 +367,15 @@ def stop_requested_by_signals() -> threading.Event:
     return stopping
 
 
-def _move(path: Path, folder: Path) -> None:
-    """Into `folder`, keeping the name; by copy and delete when `folder` is on another file system."""
+def _move(path: Path, folder: Path, keep_both: bool = False) -> None:
+    """Into `folder`, keeping the name (with `keep_both`, a file of that name already there stays, and this
+    one gets a numbered name); by copy and delete when `folder` is on another file system."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / path.name
+    copies = 0
+    while keep_both and (target.exists() or target.is_symlink()):
+        copies += 1
+        target = folder / f"{path.name}.{copies}"
     try:
         path.replace(target)
     except OSError as error:

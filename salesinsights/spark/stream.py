@@ -162,7 +162,7 @@ class MedallionBatchWriter:
         started = datetime.now(UTC)
         clock = time.monotonic()
         self._step_seconds = {}
-        progress = self._progress_before(batch_id)
+        progress = self._progress_before(batch_id, records)
         # Both kept: bronze needs the records as received, everything else their parsed form.
         records = medallion.fresh_records(records, progress.accounted).persist()
         parsed = parse_records(records).persist()
@@ -311,7 +311,7 @@ class MedallionBatchWriter:
         ).select("kafka_partition", "kafka_offset")
         return rows.join(stored, ["kafka_partition", "kafka_offset"], "left_anti")
 
-    def _progress_before(self, batch_id: int) -> LakeProgress:
+    def _progress_before(self, batch_id: int, records: DataFrame) -> LakeProgress:
         """What the batches before this one recorded. Read from the audit table once per process (leaving
         out this very batch, which a crashed attempt may have recorded), then kept up to date."""
         if self._progress is None:
@@ -333,9 +333,32 @@ class MedallionBatchWriter:
             )
             for row in rows:
                 progress.advance(recorded_offsets(row["offsets"]), {})
+            self._check_same_batch(audit, batch_id, medallion.fresh_records(records, progress.accounted))
             progress.remnants = self._remnants(progress.accounted)
             self._progress = progress
         return self._progress
+
+    def _check_same_batch(self, audit: DataFrame, batch_id: int, records: DataFrame) -> None:
+        """A batch id the lake has recorded for this query must come back with the same Kafka records (Spark
+        replaying it after a crash); other records mean a checkpoint restored from an older copy, whose
+        appends Delta would skip as repeats."""
+        mine = (F.col("query_id") == self.query_id) & (F.col("batch_id") == batch_id)
+        recorded = [recorded_offsets(row["offsets"]) for row in audit.where(mine).select("offsets").collect()]
+        if not recorded:
+            return
+        planned = {
+            row["partition"]: (row["first"], row["last"])
+            for row in records.groupBy("partition")
+            .agg(F.min("offset").alias("first"), F.max("offset").alias("last"))
+            .collect()
+        }
+        if planned != recorded[0]:
+            raise StaleCheckpointError(
+                f"batch {batch_id} of the checkpoint {self.settings.checkpoint_path(QUERY_NAME)} covers "
+                f"Kafka offsets {planned}, but the lake recorded {recorded[0]} for it: the checkpoint was "
+                "restored from an older copy. Run `salesinsights stream reset` (the stream then resumes from "
+                "the lake)."
+            )
 
     def _remnants(self, accounted: dict[int, int]) -> dict[int, int]:
         """Per partition, the highest offset in bronze or the quarantine beyond the recorded batches."""

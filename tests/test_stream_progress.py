@@ -1,0 +1,67 @@
+"""What the archive query reads back from the lake before its first batch: the offsets recorded batches
+account for, and a checkpoint restored from an older copy, refused."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from salesinsights.settings import Settings
+from salesinsights.spark.stream import MedallionBatchWriter, StaleCheckpointError
+from salesinsights.spark.tables import AUDIT_STREAM_BATCHES, BRONZE_EVENTS, SILVER_QUARANTINE, ensure_table
+from tests.spark_fixtures import csv_row, kafka_records, raw_value
+
+LINE = "2019-10-01 10:00:00 UTC,view,1,1487580005134238553,,brand,2.50,7,s7"
+
+
+def recorded(spark: SparkSession, settings: Settings, batch_id: int, offsets: dict[str, list[int]]) -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    row = {
+        "query_id": "q",
+        "batch_id": batch_id,
+        "started_at": at,
+        "finished_at": at,
+        "kafka_records": 10,
+        "silver_new": 10,
+        "replays_collapsed": 0,
+        "quarantined": 0,
+        "late_events": 0,
+        "max_event_time": at,
+        "partition_high_marks": {0: at},
+        "watermark": None,
+        "offsets": json.dumps(offsets),
+    }
+    frame = spark.createDataFrame([row], AUDIT_STREAM_BATCHES.schema)
+    frame.write.format("delta").mode("append").save(AUDIT_STREAM_BATCHES.path(settings))
+
+
+def writer(spark: SparkSession, settings: Settings) -> MedallionBatchWriter:
+    batches = MedallionBatchWriter(spark, settings)
+    batches.query_id = "q"
+    return batches
+
+
+def test_a_replayed_batch_is_taken_and_one_with_other_records_is_refused(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    for table in (AUDIT_STREAM_BATCHES, BRONZE_EVENTS, SILVER_QUARANTINE):
+        ensure_table(spark, settings, table)
+    recorded(spark, settings, 4, {"0": [0, 9]})
+    recorded(spark, settings, 5, {"0": [10, 19]})
+    values = [raw_value(csv_row(LINE), "a.csv", line) for line in range(2, 32)]
+
+    # Spark replays batch 5 after a crash, with the records it recorded: the batches before it account for
+    # offsets up to 9.
+    same = writer(spark, settings)._progress_before(5, kafka_records(spark, values[:10], first_offset=10))
+    assert same.accounted == {0: 9}
+    # A checkpoint restored from a copy taken after batch 4 plans batch 5 anew, over more records.
+    with pytest.raises(StaleCheckpointError, match="restored from an older copy"):
+        writer(spark, settings)._progress_before(5, kafka_records(spark, values[:20], first_offset=10))
+    # One restored from a copy older still is refused at once.
+    with pytest.raises(StaleCheckpointError, match="later batches"):
+        writer(spark, settings)._progress_before(4, kafka_records(spark, values[:10], first_offset=0))
