@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -134,6 +134,15 @@ def recorded_offsets(offsets_json: str | None) -> dict[int, tuple[int, int]]:
     return {
         int(partition): (span[0], span[1]) for partition, span in json.loads(offsets_json or "{}").items()
     }
+
+
+def accounted_offsets(offsets_json: Iterable[str | None]) -> dict[int, int]:
+    """Per Kafka partition, the last offset that audit rows' `offsets` columns cover."""
+    marks: dict[int, int] = {}
+    for value in offsets_json:
+        for partition, (_, last) in recorded_offsets(value).items():
+            marks[partition] = max(last, marks.get(partition, -1))
+    return marks
 
 
 class MedallionBatchWriter:
@@ -326,13 +335,11 @@ class MedallionBatchWriter:
             earlier = audit.where(~((F.col("query_id") == self.query_id) & (F.col("batch_id") == batch_id)))
             rows = earlier.select("partition_high_marks", "offsets").collect()
             progress = LakeProgress(
-                accounted={},
+                accounted=accounted_offsets(row["offsets"] for row in rows),
                 watermark=PartitionWatermark.from_history(
                     self.settings.spark.watermark, [row["partition_high_marks"] or {} for row in rows]
                 ),
             )
-            for row in rows:
-                progress.advance(recorded_offsets(row["offsets"]), {})
             self._check_same_batch(audit, batch_id, medallion.fresh_records(records, progress.accounted))
             progress.remnants = self._remnants(progress.accounted)
             self._progress = progress
@@ -401,11 +408,7 @@ class MedallionBatchWriter:
 def archived_offsets(spark: SparkSession, settings: Settings) -> dict[int, int]:
     """Per Kafka partition, the last offset that the audit table records as archived."""
     audit = spark.read.format("delta").load(AUDIT_STREAM_BATCHES.path(settings)).select("offsets")
-    marks: dict[int, int] = {}
-    for row in audit.collect():
-        for partition, (_, last) in recorded_offsets(row["offsets"]).items():
-            marks[partition] = max(last, marks.get(partition, -1))
-    return marks
+    return accounted_offsets(row["offsets"] for row in audit.collect())
 
 
 def start_medallion(spark: SparkSession, settings: Settings) -> StreamingQuery:
