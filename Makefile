@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SETUP_STAMP := $(VENV)/.setup-$(shell cat requirements.lock pyproject.toml jvm/*/pom.xml 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: help setup up down status logs test test-unit lint generate maintenance clv dq expectations stream-reset \
+.PHONY: help setup up down status logs password test test-unit lint generate maintenance clv dq expectations stream-reset \
 	bench-stream \
 	bench-freshness bench-clv clean
 
@@ -23,17 +23,20 @@ $(SETUP_STAMP):
 	scripts/fetch_jars.sh
 	@rm -f $(VENV)/.setup-* && touch $@
 
-up: setup ## Start Kafka, producer, streaming job and Airflow in the background; returns once healthy
-	scripts/up.sh
+up: setup ## Start the supervisor and every service under it (Kafka, producer, stream, dashboard, Airflow); returns once healthy
+	$(PY) -m salesinsights.cli platform up
 
-down: ## Stop everything cleanly, whatever state it is in
-	scripts/down.sh
+down: ## Stop every service cleanly, then the supervisor
+	@if [ -x $(PY) ]; then $(PY) -m salesinsights.cli platform down; else echo "nothing set up"; fi
 
 status: ## What runs, where, and how far behind it is
-	@scripts/status.sh
+	@$(PY) -m salesinsights.cli platform status
 
 logs: ## The last lines of every service log (LINES=n for more)
-	@scripts/logs.sh $(or $(LINES),40)
+	@$(PY) -m salesinsights.cli platform logs --lines $(or $(LINES),40)
+
+password: ## The Airflow admin login that Airflow generated at its first start
+	@$(PY) -m salesinsights.cli platform password
 
 lint: setup ## ruff and mypy
 	$(VENV)/bin/ruff check .
@@ -62,9 +65,9 @@ expectations: setup ## Rewrite expectations/*.json from the rulebook and the sui
 	$(PY) -m salesinsights.quality.export
 
 stream-reset: setup ## Stop the streaming application, move its archive checkpoint aside, start it again
-	scripts/streaming.sh stop
+	$(PY) -m salesinsights.cli platform stop streaming
 	$(PY) -m salesinsights.cli stream reset
-	scripts/streaming.sh start
+	$(PY) -m salesinsights.cli platform start streaming
 
 bench-stream: setup ## Streaming throughput and micro-batch durations (DAYS=3, SCALE=1.0)
 	$(PY) -m salesinsights.bench.stream $(if $(DAYS),--days $(DAYS)) $(if $(SCALE),--scale $(SCALE))

@@ -1,6 +1,6 @@
 """Spark entry point: the streaming application, Kafka → Delta bronze/silver/gold, and live window totals
 to the gold topic. Two queries on one raw topic, one application (see salesinsights/spark/stream.py and
-live.py); when either fails, the application stops, and the supervisor DAG starts it again.
+live.py); when either fails, the application stops, and the platform's supervisor starts it again.
 
 Runs until SIGTERM/SIGINT, then lets the micro-batches in flight finish before it stops. One instance per data
 folder: a second start is refused (exit 75) while the first holds the lock.

@@ -33,13 +33,49 @@ def _stream_reset(_args: argparse.Namespace) -> int:
     try:
         moved = reset_checkpoint(get_settings(), QUERY_NAME)
     except AlreadyRunningError as running:
-        print(f"error: {running}; stop it first (scripts/streaming.sh stop)", file=sys.stderr)
+        print(f"error: {running}; stop it first (salesinsights platform stop streaming)", file=sys.stderr)
         return 1
     if moved is None:
         print("no checkpoint to reset: the next start begins after the offsets the lake has archived")
     else:
         print(f"checkpoint moved to {moved}; the next start resumes after the offsets the lake has archived")
     return 0
+
+
+def _platform(args: argparse.Namespace) -> int:
+    from salesinsights.platform import control
+
+    settings = get_settings()
+    if args.platform_command == "up":
+        return control.up(settings, args.services or control.UP_ORDER)
+    if args.platform_command == "logs":
+        return control.logs(settings, args.lines)
+    if args.platform_command in ("start", "stop"):
+        action = control.start_one if args.platform_command == "start" else control.stop_one
+        return action(settings, args.service)
+    if args.platform_command == "restart":
+        return control.stop_one(settings, args.service) or control.start_one(settings, args.service)
+    commands = {"down": control.down, "status": control.status, "password": control.password}
+    return commands[args.platform_command](settings)
+
+
+def _add_platform(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from salesinsights.platform.control import UP_ORDER
+    from salesinsights.platform.services import NAMES
+
+    platform = commands.add_parser("platform", help="the supervised services: up, status, logs, down, …")
+    platform.set_defaults(handler=_platform)
+    actions = platform.add_subparsers(dest="platform_command", required=True)
+    up = actions.add_parser("up", help="start the supervisor and the services in order; returns once healthy")
+    up.add_argument("services", nargs="*", help=f"only these, of {', '.join(UP_ORDER)} (default: all)")
+    actions.add_parser("down", help="stop every service, then the supervisor")
+    actions.add_parser("status", help="each service's state and health; exits 3 when one is down")
+    logs = actions.add_parser("logs", help="the last lines of every service's log")
+    logs.add_argument("--lines", type=int, default=40)
+    actions.add_parser("password", help="the Airflow admin login that Airflow generated")
+    for verb in ("start", "stop", "restart"):
+        one = actions.add_parser(verb, help=f"{verb} one service through the supervisor")
+        one.add_argument("service", choices=NAMES)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         "resumes after the Kafka offsets the lake records, without duplicating or losing a row",
     )
     reset.set_defaults(handler=_stream_reset)
+    _add_platform(commands)
     args = parser.parse_args(argv)
     return int(args.handler(args))
 

@@ -30,7 +30,3 @@ def run_logged(command: list[str], cwd: Path, timeout_s: float | None = None) ->
 def run_job(settings: Settings, job: str, *arguments: str, timeout_s: float | None = None) -> None:
     """A Spark entry point of jobs/ in the project's Python (which has pyspark and the package)."""
     run_logged([sys.executable, str(settings.home / "jobs" / job), *arguments], settings.home, timeout_s)
-
-
-def run_script(settings: Settings, script: str, *arguments: str, timeout_s: float | None = None) -> None:
-    run_logged([str(settings.home / "scripts" / script), *arguments], settings.home, timeout_s)

@@ -8,7 +8,6 @@ or from a ``.env`` file in the project home; the top-level ``SALESINSIGHTS_HOME`
 from __future__ import annotations
 
 import os
-import shlex
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -134,6 +133,31 @@ class ServiceSettings(BaseModel):
     airflow_database_url: str = ""
 
 
+class SupervisorSettings(BaseModel):
+    """The process supervisor (supervisord) that runs every service of `make up` and restarts it when it dies,
+    and its watchdog."""
+
+    # A service that dies within `start_seconds` of its start counts as a failed start; supervisord retries
+    # it `start_retries` times, one second longer between each, then leaves it FATAL. The watchdog starts a
+    # FATAL service again after `fatal_retry`, doubling up to `fatal_retry_max`: nothing stays down for good.
+    start_seconds: int = Field(default=5, ge=1)
+    start_retries: int = Field(default=5, ge=0)
+    fatal_retry: timedelta = timedelta(seconds=30)
+    fatal_retry_max: timedelta = timedelta(minutes=5)
+    # The streaming application is restarted when it is frozen — it has not rewritten its health file (every
+    # second, whatever its queries do) for `frozen_after` — or hung: a query has read nothing for
+    # `hung_after` while Kafka holds committed records for it. A backlog's longest micro-batch must fit in
+    # `hung_after`. From its start to its first health report (JVM start, queries started) it may take
+    # `stream_start_timeout`.
+    frozen_after: timedelta = timedelta(seconds=60)
+    hung_after: timedelta = timedelta(minutes=5)
+    stream_start_timeout: timedelta = timedelta(minutes=5)
+    watchdog_interval: timedelta = timedelta(seconds=5)
+    # Each service's log rotates at this size; this many earlier files are kept.
+    log_max_bytes: int = Field(default=20_000_000, ge=100_000)
+    log_backups: int = Field(default=5, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -153,6 +177,7 @@ class Settings(BaseSettings):
     producer: ProducerSettings = ProducerSettings()
     spark: SparkSettings = SparkSettings()
     services: ServiceSettings = ServiceSettings()
+    supervisor: SupervisorSettings = SupervisorSettings()
     clv: ClvSettings = ClvSettings()
 
     @property
@@ -182,7 +207,7 @@ class Settings(BaseSettings):
 
     @property
     def run_dir(self) -> Path:
-        """Pid files of the services that `make up` starts."""
+        """The supervisor's socket and configuration, the services' locks and health files."""
         return self.data / "run"
 
     @property
@@ -235,28 +260,3 @@ def child_environment(data_dir: Path, kafka: KafkaSettings, **extra: str) -> dic
     for name, value in kafka.model_dump().items():
         env[f"{ENV_PREFIX}KAFKA__{name.upper()}"] = str(value)
     return env | extra
-
-
-def shell_exports(settings: Settings) -> str:
-    """The settings the service scripts need, as ``export NAME=value`` lines for ``eval``."""
-    values = {
-        "SI_HOME": settings.home,
-        "SI_DATA": settings.data,
-        "SI_RUN_DIR": settings.run_dir,
-        "SI_LOG_DIR": settings.log_dir,
-        "SI_JARS": settings.jars,
-        "SI_KAFKA_DIR": settings.kafka_dir,
-        "SI_KAFKA_BOOTSTRAP": settings.kafka.bootstrap_servers,
-        "SI_KAFKA_CONTROLLER_PORT": settings.kafka.controller_port,
-        "SI_KAFKA_HEAP": settings.kafka.broker_heap,
-        "SI_BIND_HOST": settings.services.bind_host,
-        "SI_AIRFLOW_HOME": settings.airflow_home,
-        "SI_AIRFLOW_PORT": settings.services.airflow_port,
-        "SI_AIRFLOW_DATABASE_URL": settings.services.airflow_database_url,
-        "SI_DASHBOARD_PORT": settings.services.dashboard_port,
-    }
-    return "\n".join(f"export {name}={shlex.quote(str(value))}" for name, value in values.items())
-
-
-if __name__ == "__main__":
-    print(shell_exports(get_settings()))

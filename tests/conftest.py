@@ -1,9 +1,9 @@
-"""Shared fixtures. End-to-end tests run against a real Kafka broker of their own, started by the project's
-script on free loopback ports with its own data folder, so a developer's running platform is untouched."""
+"""Shared fixtures. End-to-end tests run against a real Kafka broker of their own, launched as the platform's
+supervisor launches it, on free loopback ports with its own data folder, so a developer's running platform
+is untouched."""
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,9 +12,10 @@ import pytest
 from pyspark.sql import SparkSession
 
 from salesinsights.kafka_admin import ensure_topics
+from salesinsights.platform.kafka_server import ForegroundBroker
 from salesinsights.settings import KafkaSettings, Settings, SparkSettings
 from salesinsights.spark.session import build_spark
-from tests.support import REPO, free_port, platform_env
+from tests.support import free_port
 
 
 @pytest.fixture(scope="session")
@@ -22,12 +23,9 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSett
     """A real single-node KRaft broker for the whole test session."""
     data_dir = tmp_path_factory.mktemp("broker")
     kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}", controller_port=free_port())
-    env = platform_env(data_dir, kafka)
-    subprocess.run([REPO / "scripts" / "kafka.sh", "start"], env=env, check=True, timeout=180)
-    try:
+    settings = Settings(data_dir=data_dir, kafka=kafka)
+    with ForegroundBroker(settings, settings.log_dir / "kafka.log"):
         yield kafka
-    finally:
-        subprocess.run([REPO / "scripts" / "kafka.sh", "stop"], env=env, check=False, timeout=120)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -12,11 +13,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from salesinsights.kafka_io import read_topic
+from salesinsights.lake import read_table as table
 from salesinsights.producer.event_time import event_time_limit, file_reference, newest_reference
 from salesinsights.producer.reader import event_times
 from salesinsights.rules import Stage, violations
 from salesinsights.schema import CSV_COLUMNS, CSV_HEADER, EVENT_TIME_LIMIT
-from salesinsights.settings import ProducerSettings
+from salesinsights.settings import ProducerSettings, Settings
+from salesinsights.spark.tables import (
+    AUDIT_STREAM_BATCHES,
+    GOLD_PRODUCT_SALES,
+    GOLD_PRODUCT_SALES_DAILY,
+    SILVER_EVENTS,
+)
+from tests.support import wait_until
 
 CENT = Decimal("0.01")
 
@@ -72,3 +82,59 @@ def expected_from_files(paths: Iterable[Path]) -> Expected:
         .reset_index()
     )
     return Expected(len(valid), invalid, daily, windows)
+
+
+def live_windows(settings: Settings) -> dict[tuple[int, str], tuple[Decimal, int]]:
+    """The gold topic's newest totals per product and window (a key's records share one partition)."""
+    newest = {}
+    for message in read_topic(settings.kafka, settings.kafka.gold_sales_topic):
+        record = json.loads(message.value() or b"")
+        newest[(record["product_id"], record["window_start"])] = (Decimal(record["revenue"]), record["units"])
+    return newest
+
+
+def expected_windows(settings: Settings) -> dict[tuple[int, str], tuple[Decimal, int]]:
+    expected = expected_from_files(sorted(settings.archive_dir.iterdir()))
+    return {
+        (int(row.product_id), row.window_start): (row.revenue, int(row.units))
+        for row in expected.windows.itertuples()
+    }
+
+
+def assert_live_windows_match_files(settings: Settings) -> None:
+    """The live query's totals on the gold topic equal the windows computed from the files, and so do
+    gold.product_sales's (the archive's) once it has caught up."""
+    truth = expected_windows(settings)
+    wait_until(lambda: live_windows(settings) == truth, 300, "the live query's totals")
+    windows = table(settings, GOLD_PRODUCT_SALES)
+    stored = {
+        (int(row.product_id), row.window_start.strftime("%Y-%m-%dT%H:%M:%SZ")): (
+            Decimal(str(row.revenue)),
+            int(row.units),
+        )
+        for row in windows.itertuples()
+    }
+    assert stored == truth
+
+
+def assert_gold_matches_files(settings: Settings) -> None:
+    expected = expected_from_files(sorted(settings.archive_dir.iterdir()))
+    daily = table(settings, GOLD_PRODUCT_SALES_DAILY)
+    sold = daily[daily["units"] > 0]
+    actual = {
+        (str(row.event_date), int(row.product_id)): (Decimal(str(row.revenue)), int(row.units))
+        for row in sold.itertuples()
+    }
+    truth = {
+        (row.event_date, int(row.product_id)): (row.revenue, int(row.units))
+        for row in expected.daily.itertuples()
+    }
+    assert actual == truth
+    silver = table(settings, SILVER_EVENTS)
+    assert len(silver) == expected.valid_rows
+    assert silver["event_id"].is_unique
+    audit = table(settings, AUDIT_STREAM_BATCHES)
+    assert audit["kafka_records"].sum() == (
+        audit["silver_new"].sum() + audit["quarantined"].sum() + audit["replays_collapsed"].sum()
+    )
+    assert audit["silver_new"].sum() == expected.valid_rows

@@ -31,6 +31,33 @@ def platform_env(data_dir: Path, kafka: KafkaSettings, **extra: str) -> dict[str
     return child_environment(data_dir, kafka, **extra)
 
 
+# The streaming application in tests: two cores, small shuffles. The live query takes the whole backlog in
+# one batch: the files' Kafka partitions, split into batches, could put one partition's events behind the
+# watermark that another's set.
+STREAMING_TEST_ENV = {
+    "SALESINSIGHTS_SPARK__MASTER": "local[2]",
+    "SALESINSIGHTS_SPARK__SHUFFLE_PARTITIONS": "2",
+    "SALESINSIGHTS_SPARK__MAX_OFFSETS_PER_TRIGGER": "60000",
+    "SALESINSIGHTS_SPARK__LIVE_MAX_OFFSETS_PER_TRIGGER": "1000000",
+}
+
+
+def platform_command(env: dict[str, str], *arguments: str, timeout_s: float = 600) -> str:
+    """`salesinsights platform …` (what `make up/down/status` run) in the test's environment; its output.
+    Fails the test when it fails, with that output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "salesinsights.cli", "platform", *arguments],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    assert result.returncode == 0, f"platform {' '.join(arguments)} failed:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
 def start_streaming(settings: Settings, max_offsets_per_trigger: int = 60_000) -> subprocess.Popen[bytes]:
     """The streaming application on the test's data and topics, in a session of its own: killing the
     session takes the Spark JVM down with the Python driver, at once."""
@@ -38,12 +65,7 @@ def start_streaming(settings: Settings, max_offsets_per_trigger: int = 60_000) -
         settings.data,
         settings.kafka,
         PYSPARK_PYTHON=sys.executable,
-        SALESINSIGHTS_SPARK__MASTER="local[2]",
-        SALESINSIGHTS_SPARK__SHUFFLE_PARTITIONS="2",
-        SALESINSIGHTS_SPARK__MAX_OFFSETS_PER_TRIGGER=str(max_offsets_per_trigger),
-        # The live query takes the whole backlog in one batch: the files' Kafka partitions, split into
-        # batches, could put one partition's events behind the watermark that another's set.
-        SALESINSIGHTS_SPARK__LIVE_MAX_OFFSETS_PER_TRIGGER="1000000",
+        **STREAMING_TEST_ENV | {"SALESINSIGHTS_SPARK__MAX_OFFSETS_PER_TRIGGER": str(max_offsets_per_trigger)},
     )
     settings.data.mkdir(parents=True, exist_ok=True)
     log = (settings.data / "streaming.log").open("ab")

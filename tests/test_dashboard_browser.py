@@ -1,12 +1,11 @@
-"""The page in a real browser (Debian's Chromium, driven by Playwright) on a running platform: the producer
-and the dashboard as `make up` starts them (scripts/producer.sh, scripts/dashboard.sh), the streaming
-application, and the test's own topics on the session's broker. A purchase dropped into the landing folder
+"""The page in a real browser (Debian's Chromium, driven by Playwright) on a running platform: the producer,
+the streaming application and the dashboard under the platform's supervisor, as `make up` starts them, on
+the test's own topics on the session's broker. A purchase dropped into the landing folder
 while the page is open goes landing file → producer → Kafka → live query → gold topic → dashboard, and
 shows up in the per-product view without a reload. The screenshot is kept in test-artifacts/."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -20,7 +19,7 @@ from salesinsights.lake import processed_records
 from salesinsights.landing import TEMP_PREFIX, SourceSlice, drop_slice
 from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import Settings, SourceSettings
-from tests.support import REPO, free_port, platform_env, start_streaming, stop, wait_until
+from tests.support import REPO, STREAMING_TEST_ENV, free_port, platform_command, platform_env, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -50,19 +49,19 @@ def running(platform: Settings) -> Iterator[tuple[Settings, str]]:
     """The platform on the day so far: its file produced and streamed, the dashboard serving it."""
     settings = platform.model_copy(update={"source": SourceSettings(scale=0.2)})
     day_so_far = drop_slice(settings, SourceSlice(datetime.combine(DAY, datetime.min.time(), UTC), NOW))
-    env = platform_env(settings.data, settings.kafka, SALESINSIGHTS_SERVICES__DASHBOARD_PORT=str(free_port()))
-    scripts = REPO / "scripts"
-    streaming = start_streaming(settings)
+    env = platform_env(
+        settings.data,
+        settings.kafka,
+        SALESINSIGHTS_SERVICES__DASHBOARD_PORT=str(free_port()),
+        **STREAMING_TEST_ENV,
+    )
     try:
-        for service in ("producer", "dashboard"):
-            subprocess.run([scripts / f"{service}.sh", "start"], env=env, check=True, timeout=120)
+        platform_command(env, "up", "producer", "streaming", "dashboard")
         # The archive too, so that the page shows the whole day (the day's figures, funnel, brands).
         wait_until(lambda: processed_records(settings) >= day_so_far.rows, 300, "the day in the archive")
         yield settings, f"http://127.0.0.1:{env['SALESINSIGHTS_SERVICES__DASHBOARD_PORT']}/"
     finally:
-        for service in ("dashboard", "producer"):
-            subprocess.run([scripts / f"{service}.sh", "stop"], env=env, check=False, timeout=120)
-        stop(streaming)
+        platform_command(env, "down")
 
 
 def land_purchase(settings: Settings, probe: Probe) -> None:

@@ -1,9 +1,11 @@
-"""`make up`, `make status`, `make down` for real: every service starts, reports healthy, feeds events
-from the file drop through the producer into Kafka, and stops cleanly."""
+"""`make up`, `make status`, `make down` for real: every service starts under the supervisor, reports
+healthy, feeds events from the file drop through the producer into Kafka, and stops cleanly, leaving no
+process behind."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from salesinsights.kafka_io import read_topic
+from salesinsights.platform.services import NAMES
 from salesinsights.settings import KafkaSettings
 from tests.support import REPO, free_port, platform_env
 
@@ -43,15 +46,12 @@ def test_up_status_down(tmp_path: Path) -> None:
         assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-4000:]
         status = make("status", env)
         assert status.returncode == 0, status.stdout + status.stderr
-        for service in (
-            "kafka: running",
-            "producer: running",
-            "streaming: running",
-            "dashboard: running",
-            "airflow",
-        ):
-            assert service in status.stdout
-        assert "healthy" in status.stdout
+        pids = {
+            match.group(1): int(match.group(2))
+            for match in re.finditer(r"^([a-z-]+): running \(pid (\d+),", status.stdout, re.MULTILINE)
+        }
+        assert set(pids) == set(NAMES), status.stdout
+        assert "scheduler=healthy" in status.stdout
 
         # The unpaused file_drop DAG lands a file every minute; the producer archives it once produced.
         archive = tmp_path / "data" / "archive"
@@ -66,9 +66,10 @@ def test_up_status_down(tmp_path: Path) -> None:
     assert down.returncode == 0, down.stdout + down.stderr
     after = make("status", env)
     assert after.returncode != 0
-    for service in ("kafka", "producer", "streaming", "dashboard"):
+    for service in NAMES:
         assert f"{service}: stopped" in after.stdout
-    assert not list((tmp_path / "data" / "run").glob("*.pid"))
+    still_running = [name for name, pid in pids.items() if Path(f"/proc/{pid}").exists()]
+    assert not still_running, f"still running after make down: {still_running}"
 
 
 def assert_password_only_in_private_files(data: Path) -> None:

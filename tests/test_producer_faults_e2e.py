@@ -18,11 +18,12 @@ import pytest
 
 from salesinsights.kafka_admin import ensure_topics
 from salesinsights.kafka_io import read_topic
+from salesinsights.platform.kafka_server import ForegroundBroker
 from salesinsights.producer.reader import event_id
 from salesinsights.producer.service import STATUS_FILE
 from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import KafkaSettings, Settings
-from tests.support import REAL_SAMPLE_DIR, REPO, free_port, platform_env, wait_until
+from tests.support import REAL_SAMPLE_DIR, free_port, platform_env, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -97,21 +98,18 @@ def test_poison_files_are_rejected_a_file_copied_in_place_waits_and_a_second_pro
 
 
 @pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[tuple[KafkaSettings, dict[str, str]]]:
+def own_broker(tmp_path: Path) -> Iterator[ForegroundBroker]:
     """A broker of the test's own, to stop and start."""
     kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}", controller_port=free_port())
-    env = platform_env(tmp_path / "broker", kafka)
-    subprocess.run([REPO / "scripts" / "kafka.sh", "start"], env=env, check=True, timeout=180)
-    try:
-        yield kafka, env
-    finally:
-        subprocess.run([REPO / "scripts" / "kafka.sh", "stop"], env=env, check=False, timeout=120)
+    settings = Settings(data_dir=tmp_path / "broker", kafka=kafka)
+    with ForegroundBroker(settings, settings.log_dir / "kafka.log") as broker:
+        yield broker
 
 
 def test_a_broker_outage_mid_file_is_waited_out_and_every_row_produced_once(
-    own_broker: tuple[KafkaSettings, dict[str, str]], tmp_path: Path
+    own_broker: ForegroundBroker, tmp_path: Path
 ) -> None:
-    kafka, broker_env = own_broker
+    kafka = own_broker.settings.kafka
     settings = Settings(data_dir=tmp_path / "data", kafka=kafka)
     ensure_topics(kafka)
     settings.landing_dir.mkdir(parents=True)
@@ -124,11 +122,11 @@ def test_a_broker_outage_mid_file_is_waited_out_and_every_row_produced_once(
     try:
         # Stopped as soon as the first file is done: the producer is in the next file's transaction.
         wait_until(lambda: (settings.archive_dir / names[0]).exists(), 120, "the first file", poll_s=0.05)
-        subprocess.run([REPO / "scripts" / "kafka.sh", "stop"], env=broker_env, check=True, timeout=120)
+        own_broker.stop()
         wait_until(lambda: bool(status(settings).get("waiting_for_broker")), 120, "the producer to wait")
         time.sleep(3)
         assert producer.poll() is None, "the producer stopped while the broker was away"
-        subprocess.run([REPO / "scripts" / "kafka.sh", "start"], env=broker_env, check=True, timeout=180)
+        own_broker.start()
         wait_until(lambda: not list(settings.landing_dir.iterdir()), 300, "every file to be produced")
         assert status(settings).get("waiting_for_broker") is None
     finally:
@@ -140,16 +138,15 @@ def test_a_broker_outage_mid_file_is_waited_out_and_every_row_produced_once(
 
 
 def test_files_whose_transaction_the_broker_lost_are_produced_again_at_start(
-    own_broker: tuple[KafkaSettings, dict[str, str]], tmp_path: Path
+    own_broker: ForegroundBroker, tmp_path: Path
 ) -> None:
     """A power loss loses the broker's unflushed writes: here the broker's data folder is restored from a copy
     taken before the last file was produced, as a lost page cache would leave it."""
-    kafka, broker_env = own_broker
+    kafka = own_broker.settings.kafka
     settings = Settings(data_dir=tmp_path / "data", kafka=kafka)
     ensure_topics(kafka)
     settings.landing_dir.mkdir(parents=True)
     rows = sample_rows()[:500]
-    kafka_sh = [REPO / "scripts" / "kafka.sh"]
     broker_data = tmp_path / "broker" / "kafka"
 
     def produce_one(name: str) -> None:
@@ -161,14 +158,14 @@ def test_files_whose_transaction_the_broker_lost_are_produced_again_at_start(
             stop(producer)
 
     produce_one("events_kept.csv")
-    subprocess.run([*kafka_sh, "stop"], env=broker_env, check=True, timeout=120)
+    own_broker.stop()
     shutil.copytree(broker_data, tmp_path / "broker-copy")
-    subprocess.run([*kafka_sh, "start"], env=broker_env, check=True, timeout=180)
+    own_broker.start()
     produce_one("events_lost.csv")
-    subprocess.run([*kafka_sh, "stop"], env=broker_env, check=True, timeout=120)
+    own_broker.stop()
     shutil.rmtree(broker_data)
     shutil.copytree(tmp_path / "broker-copy", broker_data)
-    subprocess.run([*kafka_sh, "start"], env=broker_env, check=True, timeout=180)
+    own_broker.start()
     assert not any(
         json.loads(message.value() or b"{}")["source_file"] == "events_lost.csv"
         for message in read_topic(kafka, kafka.raw_topic)

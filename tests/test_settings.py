@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from salesinsights.settings import Settings, shell_exports
+from salesinsights.settings import Settings
 
 
 def test_defaults_follow_the_project_layout(tmp_path: Path) -> None:
@@ -38,8 +38,3 @@ def test_invalid_values_are_refused_with_the_field_named(monkeypatch: pytest.Mon
     monkeypatch.setenv("SALESINSIGHTS_KAFKA__PARTITIONS", "0")
     with pytest.raises(ValueError, match="partitions"):
         Settings()
-
-
-def test_shell_exports_quote_values(tmp_path: Path) -> None:
-    exports = shell_exports(Settings(home=tmp_path / "with space"))
-    assert f"export SI_DATA='{tmp_path}/with space/data'" in exports.splitlines()

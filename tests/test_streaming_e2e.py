@@ -30,47 +30,18 @@ from salesinsights.spark.tables import (
     AUDIT_STREAM_BATCHES,
     BRONZE_EVENTS,
     GOLD_PRODUCT_SALES,
-    GOLD_PRODUCT_SALES_DAILY,
     SILVER_EVENTS,
     SILVER_QUARANTINE,
 )
-from tests.ground_truth import expected_from_files
+from tests.ground_truth import (
+    assert_gold_matches_files,
+    assert_live_windows_match_files,
+    expected_from_files,
+    live_windows,
+)
 from tests.support import REPO, platform_env, produce, start_streaming, stop, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def live_windows(settings: Settings) -> dict[tuple[int, str], tuple[Decimal, int]]:
-    """The gold topic's newest totals per product and window (a key's records share one partition)."""
-    newest = {}
-    for message in read_topic(settings.kafka, settings.kafka.gold_sales_topic):
-        record = json.loads(message.value() or b"")
-        newest[(record["product_id"], record["window_start"])] = (Decimal(record["revenue"]), record["units"])
-    return newest
-
-
-def expected_windows(settings: Settings) -> dict[tuple[int, str], tuple[Decimal, int]]:
-    expected = expected_from_files(sorted(settings.archive_dir.iterdir()))
-    return {
-        (int(row.product_id), row.window_start): (row.revenue, int(row.units))
-        for row in expected.windows.itertuples()
-    }
-
-
-def assert_live_windows_match_files(settings: Settings) -> None:
-    """The live query's totals on the gold topic equal the windows computed from the files, and so do
-    gold.product_sales's (the archive's) once it has caught up."""
-    truth = expected_windows(settings)
-    wait_until(lambda: live_windows(settings) == truth, 300, "the live query's totals")
-    windows = table(settings, GOLD_PRODUCT_SALES)
-    stored = {
-        (int(row.product_id), row.window_start.strftime("%Y-%m-%dT%H:%M:%SZ")): (
-            Decimal(str(row.revenue)),
-            int(row.units),
-        )
-        for row in windows.itertuples()
-    }
-    assert stored == truth
 
 
 def assert_api_matches_files(settings: Settings, day: str) -> None:
@@ -96,29 +67,6 @@ def assert_api_matches_files(settings: Settings, day: str) -> None:
         assert [(entry["product_id"], Decimal(str(entry["revenue"]))) for entry in top] == [
             (product, revenue) for product, (revenue, _) in best
         ]
-
-
-def assert_gold_matches_files(settings: Settings) -> None:
-    expected = expected_from_files(sorted(settings.archive_dir.iterdir()))
-    daily = table(settings, GOLD_PRODUCT_SALES_DAILY)
-    sold = daily[daily["units"] > 0]
-    actual = {
-        (str(row.event_date), int(row.product_id)): (Decimal(str(row.revenue)), int(row.units))
-        for row in sold.itertuples()
-    }
-    truth = {
-        (row.event_date, int(row.product_id)): (row.revenue, int(row.units))
-        for row in expected.daily.itertuples()
-    }
-    assert actual == truth
-    silver = table(settings, SILVER_EVENTS)
-    assert len(silver) == expected.valid_rows
-    assert silver["event_id"].is_unique
-    audit = table(settings, AUDIT_STREAM_BATCHES)
-    assert audit["kafka_records"].sum() == (
-        audit["silver_new"].sum() + audit["quarantined"].sum() + audit["replays_collapsed"].sum()
-    )
-    assert audit["silver_new"].sum() == expected.valid_rows
 
 
 DAY = SourceSlice(datetime(2019, 10, 2, tzinfo=UTC), datetime(2019, 10, 3, tzinfo=UTC))

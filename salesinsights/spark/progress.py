@@ -1,14 +1,16 @@
-"""The streaming application's health as a small JSON file, for `make status` and the supervisor DAG: whether
-every query is active, and each query's last progress."""
+"""The streaming application's health as a small JSON file, for `make status`, the watchdog and the
+`streaming` DAG: whether every query is active, and each query's last progress and Kafka offsets. The
+application rewrites it every second; a file that stops changing means a frozen application."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pyspark.sql.streaming import StreamingQuery
+if TYPE_CHECKING:  # the watchdog reads the file without importing Spark
+    from pyspark.sql.streaming import StreamingQuery
 
 STATUS_FILE = "streaming.status.json"
 
@@ -32,6 +34,16 @@ def kafka_lag(progress: dict[str, Any]) -> int | None:
     return total
 
 
+def end_offsets(progress: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Per topic and partition, the offset up to which the last micro-batch read (the first source's)."""
+    for source in progress.get("sources", []):
+        return {
+            topic: {partition: int(offset) for partition, offset in partitions.items()}
+            for topic, partitions in _offsets(source.get("endOffset")).items()
+        }
+    return {}
+
+
 def query_health(query: StreamingQuery) -> dict[str, Any]:
     progress: dict[str, Any] = dict(query.lastProgress or {})
     return {
@@ -45,6 +57,7 @@ def query_health(query: StreamingQuery) -> dict[str, Any]:
         "batch_duration_ms": (progress.get("durationMs") or {}).get("triggerExecution"),
         "last_batch_rows": progress.get("numInputRows"),
         "kafka_lag": kafka_lag(progress) if progress else None,
+        "end_offsets": end_offsets(progress),
     }
 
 

@@ -1,0 +1,88 @@
+"""Airflow's configuration, derived from the project settings: the environment of every Airflow process the
+platform starts, and of the `airflow` CLI by hand (`scripts/airflow_env.sh` exports it into a shell).
+
+Nothing secret is set here: Airflow generates its keys into $AIRFLOW_HOME/airflow.cfg and the admin password
+into $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated, both under the git-ignored data/."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from salesinsights.settings import Settings, get_settings
+
+ADMIN_USER = "admin"
+
+
+def http_url(host: str, port: int) -> str:
+    """http://host:port; an IPv6 literal in brackets."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def airflow_url(settings: Settings) -> str:
+    return http_url(settings.services.bind_host, settings.services.airflow_port)
+
+
+def passwords_file(settings: Settings) -> Path:
+    return settings.airflow_home / "simple_auth_manager_passwords.json.generated"
+
+
+def airflow_environment(settings: Settings) -> dict[str, str]:
+    """The AIRFLOW__* variables and the paths Airflow's processes need."""
+    url = airflow_url(settings)
+    venv_bin = str(Path(sys.executable).parent)
+    home = str(settings.home)
+    database = settings.services.airflow_database_url or f"sqlite:///{settings.airflow_home / 'airflow.db'}"
+    return {
+        "AIRFLOW_HOME": str(settings.airflow_home),
+        "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "/usr/bin:/bin")]),
+        # Where the DAGs and plugins are; nothing else is loaded. New DAGs start paused: `make up` unpauses
+        # the ones that should run.
+        "AIRFLOW__CORE__DAGS_FOLDER": f"{home}/dags",
+        "AIRFLOW__CORE__PLUGINS_FOLDER": f"{home}/plugins",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        # Metadata: SQLite in the Airflow home unless a database URL is configured (Postgres).
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database,
+        # A 2-core box: the LocalExecutor with two worker processes, one DAG-parsing process and one API
+        # server worker.
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "2",
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "2",
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        "AIRFLOW__API__WORKERS": "1",
+        # New or changed DAG files show up within seconds, not the default five minutes.
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
+        "AIRFLOW__DAG_PROCESSOR__PRINT_STATS_INTERVAL": "0",
+        "AIRFLOW__TRIGGERER__CAPACITY": "100",
+        # The API server (UI, REST API and the task execution API) on the configured address only.
+        "AIRFLOW__API__HOST": settings.services.bind_host,
+        "AIRFLOW__API__PORT": str(settings.services.airflow_port),
+        "AIRFLOW__API__BASE_URL": url,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
+        "AIRFLOW__API__EXPOSE_CONFIG": "False",
+        # The simple auth manager with one admin; Airflow generates its password at the first start.
+        "AIRFLOW__CORE__AUTH_MANAGER": (
+            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+        ),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:ADMIN",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file(settings)),
+        # Task code: the package is installed editable in .venv; jobs/ is imported from the project home.
+        "PYTHONPATH": os.pathsep.join(filter(None, [home, os.environ.get("PYTHONPATH", "")])),
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
+
+
+def shell_exports(settings: Settings) -> str:
+    return "\n".join(
+        f"export {name}={shlex.quote(value)}" for name, value in airflow_environment(settings).items()
+    )
+
+
+if __name__ == "__main__":
+    print(shell_exports(get_settings()))

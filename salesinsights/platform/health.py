@@ -1,0 +1,117 @@
+"""One line of health per service, as `make status` prints it and `make up` waits for it: each probe returns
+(healthy, detail). Probes never raise."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from salesinsights.kafka_admin import topic_record_counts
+from salesinsights.platform.airflow_api import AirflowApi
+from salesinsights.platform.airflow_env import http_url
+from salesinsights.platform.services import AIRFLOW
+from salesinsights.platform.watchdog import read_actions
+from salesinsights.producer.service import STATUS_FILE as PRODUCER_STATUS
+from salesinsights.settings import Settings
+from salesinsights.spark.progress import STATUS_FILE as STREAMING_STATUS
+
+Probe = tuple[bool, str]
+# The producer and the streaming application rewrite their files every poll interval and every second.
+FRESH_S = 30
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def port_taken(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _status_file(settings: Settings, name: str) -> tuple[dict[str, Any] | None, float]:
+    """A service's health file and its age in seconds (None, inf when there is none)."""
+    path = settings.run_dir / name
+    try:
+        return json.loads(path.read_text()), time.time() - path.stat().st_mtime
+    except (OSError, ValueError):
+        return None, float("inf")
+
+
+def kafka(settings: Settings) -> Probe:
+    try:
+        counts = topic_record_counts(settings.kafka)
+    except Exception as error:  # any client error means: not answering
+        return False, f"not answering on {settings.kafka.bootstrap_servers} ({error})"
+    topics = ", ".join(f"{name} {count}" for name, count in counts.items())
+    return True, f"on {settings.kafka.bootstrap_servers}; offsets per topic: {topics}"
+
+
+def producer(settings: Settings) -> Probe:
+    status, age = _status_file(settings, PRODUCER_STATUS)
+    if status is None or age > FRESH_S:
+        return False, "not reporting"
+    if status.get("waiting_for_broker"):
+        return True, "waiting for the broker"
+    return True, (
+        f"healthy: {status['files_produced_since_start']} files produced since start, "
+        f"{status['pending_files']} pending, last {status['last_file']}"
+    )
+
+
+def streaming(settings: Settings) -> Probe:
+    status, age = _status_file(settings, STREAMING_STATUS)
+    if status is None or age > FRESH_S:
+        return False, "not reporting"
+    if not status.get("active"):
+        return False, f"a query is not active: {status.get('queries')}"
+    queries = "; ".join(
+        f"{name} batch {query.get('last_batch_id')}, lag {query.get('kafka_lag')}"
+        for name, query in status["queries"].items()
+    )
+    return True, f"healthy: {queries}"
+
+
+def dashboard(settings: Settings) -> Probe:
+    url = http_url(settings.services.bind_host, settings.services.dashboard_port)
+    try:
+        with _OPENER.open(f"{url}/api/health", timeout=5) as response:
+            report = json.load(response)
+    except (OSError, ValueError) as error:
+        return False, f"not answering at {url} ({error})"
+    age = report["freshness"]["gold_age_seconds"]
+    updated = "" if age is None else f", gold updated {age:.1f} s ago"
+    return True, f"at {url}, {report['status']}: {report['message']}{updated}"
+
+
+def airflow(settings: Settings) -> Probe:
+    api = AirflowApi(settings)
+    try:
+        parts = api.health()
+    except (OSError, ValueError) as error:
+        return False, f"{api.base} unreachable ({error})"
+    summary = " ".join(f"{part}={state}" for part, state in parts.items())
+    return all(state == "healthy" for state in parts.values()), f"{api.base} {summary}"
+
+
+def watchdog(settings: Settings) -> Probe:
+    actions = read_actions(settings.run_dir)
+    if not actions:
+        return True, "no action taken"
+    last = actions[-1]
+    return True, f"{len(actions)} recent actions; last at {last['at']}: {last['service']} {last['action']}"
+
+
+PROBES: dict[str, Callable[[Settings], Probe]] = {
+    "kafka": kafka,
+    "producer": producer,
+    "streaming": streaming,
+    "dashboard": dashboard,
+    # Airflow's API server reports on all its parts; each part's own line shows only its process.
+    AIRFLOW[0]: airflow,
+    "watchdog": watchdog,
+}
