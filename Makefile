@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SETUP_STAMP := $(VENV)/.setup-$(shell cat requirements.lock pyproject.toml jvm/*/pom.xml 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: help setup up down status logs password test test-unit lint generate maintenance clv dq expectations stream-reset \
+.PHONY: help setup up down status logs password test test-unit lint generate maintenance clv dq expectations chaos stream-reset \
 	bench-stream \
 	bench-freshness bench-clv clean
 
@@ -63,6 +63,9 @@ dq: setup ## Validate the newest complete day of the archive (DAY=YYYY-MM-DD); e
 
 expectations: setup ## Rewrite expectations/*.json from the rulebook and the suites' code
 	$(PY) -m salesinsights.quality.export
+
+chaos: setup ## Faults against the running platform (use a scratch SALESINSIGHTS_DATA_DIR), then the lake checked exact
+	$(PY) -m salesinsights.platform.chaos
 
 stream-reset: setup ## Stop the streaming application, move its archive checkpoint aside, start it again
 	$(PY) -m salesinsights.cli platform stop streaming

@@ -15,8 +15,8 @@ from salesinsights.settings import Settings
 from salesinsights.spark.tables import AUDIT_STREAM_BATCHES, Table
 
 
-def read_table(settings: Settings, table: Table) -> pd.DataFrame:
-    return DeltaTable(table.path(settings)).to_pandas()
+def read_table(settings: Settings, table: Table, columns: list[str] | None = None) -> pd.DataFrame:
+    return DeltaTable(table.path(settings)).to_pandas(columns=columns)
 
 
 def processed_records(settings: Settings) -> int:

@@ -6,6 +6,7 @@ shows up in the per-product view without a reload. The screenshot is kept in tes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -99,7 +100,9 @@ def test_a_purchase_dropped_during_the_test_appears_without_a_reload(running: tu
         expect(dropped).to_be_visible(timeout=30_000)
         expect(dropped).to_contain_text("$987.65")
         expect(page.locator(f'#latest-window-rows tr[data-product-id="{DROPPED_PRODUCT}"]')).to_be_visible()
-        expect(page.locator("#freshness-label")).to_have_text("Live")
+        # Fresh gold: "Live" within 5 s of its update, "Behind" within 60 s (how many seconds a loaded machine
+        # takes is not this test's business); never "Stale", "Waiting for gold" or "Connection lost".
+        expect(page.locator("#freshness-label")).to_have_text(re.compile(r"^(Live|Behind)$"))
         assert page.evaluate("window.loadedOnce") is True, "the page reloaded"
         assert errors == []
 

@@ -33,11 +33,11 @@ from salesinsights.spark.tables import (
     SILVER_EVENTS,
     SILVER_QUARANTINE,
 )
+from salesinsights.verify.ground_truth import expected_from_files
+from salesinsights.verify.lake_check import live_topic_totals
 from tests.ground_truth import (
     assert_gold_matches_files,
     assert_live_windows_match_files,
-    expected_from_files,
-    live_windows,
 )
 from tests.support import REPO, platform_env, produce, start_streaming, stop, wait_until
 
@@ -115,7 +115,7 @@ def test_gold_equals_ground_truth_bad_rows_are_quarantined_and_late_events_count
         assert (silver["user_session"] == "late-session").sum() == 1
         windows = table(settings, GOLD_PRODUCT_SALES)
         assert not (windows["product_id"] == 1).any(), "a late purchase must stay out of closed windows"
-        assert not any(product == 1 for product, _ in live_windows(settings)), "nor in the live totals"
+        assert not any(product == 1 for product, _ in live_topic_totals(settings)), "nor in the live totals"
         assert_gold_matches_files(settings)  # the daily table counts it
     finally:
         stop(streaming)

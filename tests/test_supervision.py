@@ -10,8 +10,9 @@ import pytest
 from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 
+from salesinsights.platform.control import DOWN_ORDER, UP_ORDER
 from salesinsights.platform.kafka_server import server_properties
-from salesinsights.platform.services import NAMES, SERVICES, launch_command
+from salesinsights.platform.services import AIRFLOW, NAMES, SERVICES, launch_command
 from salesinsights.platform.supervisor import render_config, socket_path
 from salesinsights.platform.watchdog import Waiting, hung_reason, unread_records, waiting_queries
 from salesinsights.settings import KafkaSettings, Settings, SupervisorSettings
@@ -130,3 +131,11 @@ def test_a_stream_is_hung_when_frozen_or_stalled_with_records_to_read_never_whil
     assert "medallion has read nothing for 301 s" in str(hung)
     # A query that waited before a restart counts from the restart.
     assert hung_reason(1_301.0, 1_200.0, 1_300.0, stalled, limits) is None
+
+
+def test_make_up_starts_and_make_down_stops_every_service() -> None:
+    started = [name for step in UP_ORDER for name in (AIRFLOW if step == "airflow" else [step])]
+    assert sorted(started) == sorted(NAMES)
+    assert sorted(DOWN_ORDER) == sorted(NAMES)
+    assert DOWN_ORDER[0] == "watchdog", "the watchdog would start again what is being stopped"
+    assert DOWN_ORDER[-1] == "kafka", "the producer and the stream finish their work on the broker"

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from salesinsights.kafka_admin import ensure_topics, ping
-from salesinsights.settings import Settings, child_environment
+from salesinsights.settings import KafkaSettings, Settings, child_environment
 
 LOG4J = """\
 status = warn
@@ -106,20 +106,30 @@ def server_command(settings: Settings) -> list[str]:
     return java_command(settings, "kafka.Kafka", str(prepare(settings)))
 
 
+def broker_listening(kafka: KafkaSettings) -> bool:
+    """Whether the broker's port takes connections: checked before a Kafka client is made, so that the client
+    does not log a failed connection for every try while the broker is down or starting."""
+    host, port = kafka.bootstrap_servers.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 def wait_until_answering(settings: Settings, timeout_s: float) -> None:
-    """Polls the broker until it answers (raises TimeoutError after timeout_s). Its port is polled first, so
-    that the Kafka client does not log a failed connection for every try while the JVM starts."""
-    host, port = settings.kafka.bootstrap_servers.rsplit(":", 1)
+    """Polls the broker until it answers (raises TimeoutError after timeout_s)."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            socket.create_connection((host, int(port)), timeout=1).close()
-            ping(settings.kafka, timeout_s=5)
-            return
+            if broker_listening(settings.kafka):
+                ping(settings.kafka, timeout_s=5)
+                return
         except Exception:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"kafka on {settings.kafka.bootstrap_servers} not answering") from None
-            time.sleep(0.5)
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"kafka on {settings.kafka.bootstrap_servers} not answering")
+        time.sleep(0.5)
 
 
 class ForegroundBroker:

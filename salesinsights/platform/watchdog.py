@@ -27,6 +27,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from salesinsights.platform.kafka_server import broker_listening
 from salesinsights.platform.supervisor import ProcessInfo, Supervisor, SupervisorNotRunningError
 from salesinsights.settings import KafkaSettings, Settings, SupervisorSettings, get_settings
 from salesinsights.spark.progress import STATUS_FILE as STREAMING_STATUS
@@ -103,6 +104,8 @@ def hung_reason(
 def committed_end_offsets(kafka: KafkaSettings, topics: list[str]) -> TopicOffsets | None:
     """Per topic and partition, the end of what a read_committed consumer may read (the last stable offset:
     a transaction still open is not counted as lag); None when the broker does not answer."""
+    if not broker_listening(kafka):
+        return None
     consumer = Consumer(
         {
             "bootstrap.servers": kafka.bootstrap_servers,

@@ -88,6 +88,8 @@ class LandingProducer:
         self.stopping = stopping or threading.Event()
         self.files_produced = 0
         self.last_file: str | None = None
+        # The file being produced (its transaction open), for the status.
+        self.current_file: str | None = None
         self.waiting_for_broker: str | None = None
         self.done: dict[str, DoneFile] = {}
         delay = settings.producer.broker_retry.total_seconds()
@@ -252,6 +254,7 @@ class LandingProducer:
             "files_produced_since_start": self.files_produced,
             "files_done_total": len(self.done),
             "last_file": self.last_file,
+            "current_file": self.current_file,
             "pending_files": pending,
             "waiting_for_broker": self.waiting_for_broker,
         }
@@ -285,7 +288,10 @@ class LandingProducer:
             for path in [path for path in pending if settled(path, settle)]:
                 if self.stopping.is_set():
                     break
+                self.current_file = path.name
+                self.write_status(len(pending))
                 self.produce_in_turn(path)
+                self.current_file = None
                 self.write_status(len(pending) - 1)
             self.stopping.wait(poll)
         self.producer.flush(30)
