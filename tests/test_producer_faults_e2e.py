@@ -106,37 +106,6 @@ def own_broker(tmp_path: Path) -> Iterator[ForegroundBroker]:
         yield broker
 
 
-def test_a_broker_outage_mid_file_is_waited_out_and_every_row_produced_once(
-    own_broker: ForegroundBroker, tmp_path: Path
-) -> None:
-    kafka = own_broker.settings.kafka
-    settings = Settings(data_dir=tmp_path / "data", kafka=kafka)
-    ensure_topics(kafka)
-    settings.landing_dir.mkdir(parents=True)
-    names = [f"events_{n}.csv.gz" for n in range(6)]
-    for name in names:
-        shutil.copy(REAL_SAMPLE, settings.landing_dir / name)
-    producer = start_producer(
-        settings, SALESINSIGHTS_PRODUCER__SETTLE="PT0S", SALESINSIGHTS_PRODUCER__COMMIT_TIMEOUT="PT5S"
-    )
-    try:
-        # Stopped as soon as the first file is done: the producer is in the next file's transaction.
-        wait_until(lambda: (settings.archive_dir / names[0]).exists(), 120, "the first file", poll_s=0.05)
-        own_broker.stop()
-        wait_until(lambda: bool(status(settings).get("waiting_for_broker")), 120, "the producer to wait")
-        time.sleep(3)
-        assert producer.poll() is None, "the producer stopped while the broker was away"
-        own_broker.start()
-        wait_until(lambda: not list(settings.landing_dir.iterdir()), 300, "every file to be produced")
-        assert status(settings).get("waiting_for_broker") is None
-    finally:
-        stop(producer)
-    ids = event_counts(settings)
-    rows = len(sample_rows())
-    assert set(ids) == {event_id(name, line) for name in names for line in range(2, rows + 2)}
-    assert max(ids.values()) == 1, "an event was committed twice"
-
-
 def test_files_whose_transaction_the_broker_lost_are_produced_again_at_start(
     own_broker: ForegroundBroker, tmp_path: Path
 ) -> None:

@@ -1,5 +1,6 @@
 """The streaming medallion on a real broker, real Spark and real Delta tables: exact gold against ground
-truth computed from the files, quarantine reasons, late events, and SIGKILL at random moments."""
+truth computed from the files, quarantine reasons, late events, and a checkpoint reset after a SIGKILL
+mid-batch. (SIGKILLs at random moments and broker restarts are faults of tests/test_chaos_e2e.py.)"""
 
 from __future__ import annotations
 
@@ -117,42 +118,6 @@ def test_gold_equals_ground_truth_bad_rows_are_quarantined_and_late_events_count
         assert not (windows["product_id"] == 1).any(), "a late purchase must stay out of closed windows"
         assert not any(product == 1 for product, _ in live_topic_totals(settings)), "nor in the live totals"
         assert_gold_matches_files(settings)  # the daily table counts it
-    finally:
-        stop(streaming)
-
-
-def test_sigkill_at_random_moments_loses_and_repeats_nothing(platform: Settings) -> None:
-    settings = platform.model_copy(update={"source": SourceSettings(scale=1.0)})
-    quarters = [DAY.start + timedelta(hours=6 * n) for n in range(4)]
-    for start in quarters:
-        drop_slice(settings, SourceSlice(start, start + timedelta(hours=6)))
-    produce(settings)
-    committed = len(read_topic(settings.kafka, settings.kafka.raw_topic, timeout_s=120))
-    rng = random.Random(11)
-
-    for _ in range(3):
-        # Small batches, so that the replay spans several and a kill can land in any phase of one.
-        streaming = start_streaming(settings, max_offsets_per_trigger=12_000)
-        already = processed_records(settings)
-
-        def made_progress(process: subprocess.Popen[bytes] = streaming, before: int = already) -> bool:
-            return processed_records(settings) > before or process.poll() is not None
-
-        wait_until(made_progress, 600, "a batch")
-        assert processed_records(settings) < committed, (
-            "the replay ended before the third kill: use more data"
-        )
-        time.sleep(rng.uniform(0, 8))
-        assert streaming.poll() is None, "the streaming application stopped by itself"
-        os.killpg(streaming.pid, signal.SIGKILL)
-        streaming.wait(30)
-
-    streaming = start_streaming(settings)
-    try:
-        wait_until(lambda: processed_records(settings) >= committed, 900, "the stream to catch up")
-        assert processed_records(settings) == committed
-        assert_gold_matches_files(settings)
-        assert_live_windows_match_files(settings)
     finally:
         stop(streaming)
 

@@ -18,6 +18,9 @@ class Service:
     summary: str
     # SIGTERM first; SIGKILL to the whole process group when it has not exited after this long.
     stop_wait_s: int
+    # Whether SIGTERM goes to the whole process group, or to the launched process alone, which then stops
+    # its children in its own order.
+    stop_group: bool = True
 
 
 AIRFLOW_PARTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -26,7 +29,11 @@ SERVICES: tuple[Service, ...] = (
     Service("kafka", "the KRaft broker", stop_wait_s=60),
     # The file in flight finishes its transaction; the micro-batch in flight completes.
     Service("producer", "landing folder → Kafka, one transaction per file", stop_wait_s=120),
-    Service("streaming", "Kafka → Delta bronze/silver/gold and the gold topic", stop_wait_s=120),
+    # The driver alone: it stops its queries once their micro-batches are done, then its JVM; a SIGTERM to the
+    # JVM as well would shut Spark down under the batches in flight.
+    Service(
+        "streaming", "Kafka → Delta bronze/silver/gold and the gold topic", stop_wait_s=120, stop_group=False
+    ),
     Service("dashboard", "live sales on FastAPI", stop_wait_s=20),
     # The API server first: tasks report to it. The scheduler waits for its running tasks.
     *(Service(f"airflow-{part}", f"Airflow {part}", stop_wait_s=60) for part in AIRFLOW_PARTS),

@@ -79,8 +79,8 @@ def program_section(settings: Settings, service: Service, priority: int) -> str:
             "startretries": options.start_retries,
             "stopsignal": "TERM",
             "stopwaitsecs": service.stop_wait_s,
-            # The JVMs and Airflow's workers are children of the launched process: stop and kill them all.
-            "stopasgroup": "true",
+            # The JVMs and Airflow's workers are children of the launched process: kill them all.
+            "stopasgroup": str(service.stop_group).lower(),
             "killasgroup": "true",
             "redirect_stderr": "true",
             "stdout_logfile": settings.log_dir / f"{service.name}.log",
