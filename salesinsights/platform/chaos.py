@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import os
 import random
 import signal
@@ -32,13 +31,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from deltalake.exceptions import TableNotFoundError
 
 from salesinsights.lake import read_table
 from salesinsights.platform.airflow_api import AirflowApi
 from salesinsights.platform.health import dashboard as dashboard_probe
+from salesinsights.platform.health import status_file
 from salesinsights.platform.kafka_server import wait_until_answering
 from salesinsights.platform.supervisor import Supervisor
 from salesinsights.platform.watchdog import committed_end_offsets, unread_records
@@ -97,23 +96,21 @@ class Chaos:
             raise ChaosError(f"{service} is {process.state}, not running")
         return process.pid
 
-    def _status(self, name: str) -> tuple[dict[str, Any], float]:
-        path = self.settings.run_dir / name
-        try:
-            return json.loads(path.read_text()), time.time() - path.stat().st_mtime
-        except (OSError, ValueError):
-            return {}, float("inf")
-
     def caught_up(self) -> bool:
         """Every landing file produced and every committed record read by both streaming queries."""
         landing = self.settings.landing_dir
         if landing.is_dir() and any(not path.name.startswith(".") for path in landing.iterdir()):
             return False
-        producer, producer_age = self._status(PRODUCER_STATUS)
-        if producer_age > 5 or producer.get("current_file") or producer.get("waiting_for_broker"):
+        producer, producer_age = status_file(self.settings, PRODUCER_STATUS)
+        if (
+            producer is None
+            or producer_age > 5
+            or producer.get("current_file")
+            or producer.get("waiting_for_broker")
+        ):
             return False
-        stream, stream_age = self._status(STREAMING_STATUS)
-        if stream_age > 5 or not stream.get("active"):
+        stream, stream_age = status_file(self.settings, STREAMING_STATUS)
+        if stream is None or stream_age > 5 or not stream.get("active"):
             return False
         available = committed_end_offsets(self.settings.kafka, [self.settings.kafka.raw_topic])
         if available is None:
@@ -176,7 +173,7 @@ class Chaos:
     def wait_in_flight(self, path: Path) -> None:
         """Until the producer has the file's transaction open."""
         self.wait(
-            lambda: self._status(PRODUCER_STATUS)[0].get("current_file") == path.name,
+            lambda: (status_file(self.settings, PRODUCER_STATUS)[0] or {}).get("current_file") == path.name,
             60,
             f"the producer to start {path.name}",
             poll_s=0.02,

@@ -15,7 +15,7 @@ from salesinsights.kafka_admin import ensure_topics
 from salesinsights.platform import health
 from salesinsights.platform.airflow_api import AirflowApi, admin_password, wait_for_dags
 from salesinsights.platform.airflow_env import ADMIN_USER, passwords_file
-from salesinsights.platform.kafka_server import wait_until_answering
+from salesinsights.platform.kafka_server import port_taken, wait_until_answering
 from salesinsights.platform.services import AIRFLOW, NAMES, service
 from salesinsights.platform.supervisor import Supervisor, SupervisorNotRunningError, start_supervisor
 from salesinsights.settings import Settings
@@ -57,7 +57,7 @@ def _wait_healthy(settings: Settings, supervisor: Supervisor, name: str, probe: 
 
 
 def _refuse_taken_port(supervisor: Supervisor, name: str, host: str, port: int) -> None:
-    if not supervisor.process(name).up and health.port_taken(host, port):
+    if not supervisor.process(name).up and port_taken(host, port):
         raise StartError(f"{host}:{port} is taken by another process; {name} cannot start")
 
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.request
 from collections.abc import Callable
@@ -25,15 +24,7 @@ FRESH_S = 30
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def port_taken(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def _status_file(settings: Settings, name: str) -> tuple[dict[str, Any] | None, float]:
+def status_file(settings: Settings, name: str) -> tuple[dict[str, Any] | None, float]:
     """A service's health file and its age in seconds (None, inf when there is none)."""
     path = settings.run_dir / name
     try:
@@ -52,7 +43,7 @@ def kafka(settings: Settings) -> Probe:
 
 
 def producer(settings: Settings) -> Probe:
-    status, age = _status_file(settings, PRODUCER_STATUS)
+    status, age = status_file(settings, PRODUCER_STATUS)
     if status is None or age > FRESH_S:
         return False, "not reporting"
     if status.get("waiting_for_broker"):
@@ -64,7 +55,7 @@ def producer(settings: Settings) -> Probe:
 
 
 def streaming(settings: Settings) -> Probe:
-    status, age = _status_file(settings, STREAMING_STATUS)
+    status, age = status_file(settings, STREAMING_STATUS)
     if status is None or age > FRESH_S:
         return False, "not reporting"
     if not status.get("active"):

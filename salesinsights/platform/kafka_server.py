@@ -106,15 +106,20 @@ def server_command(settings: Settings) -> list[str]:
     return java_command(settings, "kafka.Kafka", str(prepare(settings)))
 
 
+def port_taken(host: str, port: int) -> bool:
+    """Whether something takes connections on host:port."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 def broker_listening(kafka: KafkaSettings) -> bool:
     """Whether the broker's port takes connections: checked before a Kafka client is made, so that the client
     does not log a failed connection for every try while the broker is down or starting."""
     host, port = kafka.bootstrap_servers.rsplit(":", 1)
-    try:
-        socket.create_connection((host, int(port)), timeout=1).close()
-    except OSError:
-        return False
-    return True
+    return port_taken(host, int(port))
 
 
 def wait_until_answering(settings: Settings, timeout_s: float) -> None:
