@@ -1,19 +1,12 @@
 """The streaming medallion on a real broker, real Spark and real Delta tables: exact gold against ground
-truth computed from the files, quarantine reasons, late events, and a checkpoint reset after a SIGKILL
-mid-batch. (SIGKILLs at random moments and broker restarts are faults of tests/test_chaos_e2e.py.)"""
+truth computed from the files, quarantine reasons and late events. (SIGKILLs at random moments, broker
+restarts and a checkpoint reset after a SIGKILL mid-batch are faults of tests/test_chaos_e2e.py.)"""
 
 from __future__ import annotations
 
 import json
-import os
-import random
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,10 +19,8 @@ from salesinsights.lake import read_table as table
 from salesinsights.landing import SourceSlice, drop_slice
 from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import Settings, SourceSettings
-from salesinsights.spark.stream import QUERY_NAME
 from salesinsights.spark.tables import (
     AUDIT_STREAM_BATCHES,
-    BRONZE_EVENTS,
     GOLD_PRODUCT_SALES,
     SILVER_EVENTS,
     SILVER_QUARANTINE,
@@ -40,7 +31,7 @@ from tests.ground_truth import (
     assert_gold_matches_files,
     assert_live_windows_match_files,
 )
-from tests.support import REPO, platform_env, produce, start_streaming, stop, wait_until
+from tests.support import produce, start_streaming, stop, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -120,53 +111,3 @@ def test_gold_equals_ground_truth_bad_rows_are_quarantined_and_late_events_count
         assert_gold_matches_files(settings)  # the daily table counts it
     finally:
         stop(streaming)
-
-
-def test_a_lost_checkpoint_repeats_and_loses_nothing(platform: Settings) -> None:
-    """The operator's cure for a corrupt checkpoint, `salesinsights stream reset`, once right after a SIGKILL
-    in the middle of a batch (its rows half written) and once on a stream that had caught up."""
-    settings = platform.model_copy(update={"source": SourceSettings(scale=1.0)})
-    for start in (DAY.start, DAY.start + timedelta(hours=6)):
-        drop_slice(settings, SourceSlice(start, start + timedelta(hours=6)))
-    produce(settings)
-    committed = len(read_topic(settings.kafka, settings.kafka.raw_topic, timeout_s=120))
-    checkpoint = Path(settings.checkpoint_path(QUERY_NAME))
-
-    streaming = start_streaming(settings, max_offsets_per_trigger=12_000)
-    wait_until(lambda: processed_records(settings) > 0, 600, "a batch")
-    time.sleep(random.Random(5).uniform(1, 6))
-    os.killpg(streaming.pid, signal.SIGKILL)
-    streaming.wait(30)
-    assert processed_records(settings) < committed, "the stream caught up before the kill: use more data"
-    assert reset_stream(settings).returncode == 0 and not checkpoint.exists()
-
-    streaming = start_streaming(settings)
-    try:
-        wait_until(lambda: processed_records(settings) >= committed, 900, "the stream to catch up")
-        # A reset is refused while the application runs: it holds the lock.
-        refused = reset_stream(settings)
-        assert refused.returncode == 1 and "already running" in refused.stderr
-    finally:
-        stop(streaming)
-    assert processed_records(settings) == committed
-    assert_gold_matches_files(settings)
-
-    assert reset_stream(settings).returncode == 0
-    drop_slice(settings, SourceSlice(DAY.start + timedelta(hours=12), DAY.start + timedelta(hours=18)))
-    produce(settings)
-    committed = len(read_topic(settings.kafka, settings.kafka.raw_topic, timeout_s=120))
-    streaming = start_streaming(settings)
-    try:
-        wait_until(lambda: processed_records(settings) >= committed, 900, "the stream to catch up")
-    finally:
-        stop(streaming)
-    assert processed_records(settings) == committed
-    assert_gold_matches_files(settings)
-    assert len(table(settings, BRONZE_EVENTS)) == committed
-    assert_live_windows_match_files(settings)
-
-
-def reset_stream(settings: Settings) -> subprocess.CompletedProcess[str]:
-    env = platform_env(settings.data, settings.kafka)
-    command = [sys.executable, "-m", "salesinsights.cli", "stream", "reset"]
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False)

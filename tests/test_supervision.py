@@ -14,7 +14,13 @@ from salesinsights.platform.control import DOWN_ORDER, UP_ORDER
 from salesinsights.platform.kafka_server import server_properties
 from salesinsights.platform.services import AIRFLOW, NAMES, SERVICES, launch_command
 from salesinsights.platform.supervisor import render_config, socket_path
-from salesinsights.platform.watchdog import Waiting, hung_reason, unread_records, waiting_queries
+from salesinsights.platform.watchdog import (
+    Waiting,
+    hung_reason,
+    own_report,
+    unread_records,
+    waiting_queries,
+)
 from salesinsights.settings import KafkaSettings, Settings, SupervisorSettings
 
 
@@ -126,7 +132,11 @@ def test_a_stream_is_hung_when_frozen_or_stalled_with_records_to_read_never_whil
     stalled = {"medallion": Waiting(1_000.0, {})}
     assert hung_reason(1_500.0, 1_000.0, None, {}, limits) is None  # not yet reporting: starting
     assert "no health report in the 601 s" in str(hung_reason(1_601.0, 1_000.0, None, {}, limits))
-    assert "no health report" in str(hung_reason(1_601.0, 1_000.0, 990.0, {}, limits))  # an earlier run's
+    # The report of the run that died a moment before this one started (in the same second: the supervisor's
+    # start times are whole seconds) is not this run's.
+    earlier_run = {"pid": 41, "active": True}
+    assert own_report(earlier_run, 42) is None and own_report(None, 42) is None
+    assert own_report(earlier_run, 41) == earlier_run
     assert hung_reason(1_060.0, 1_000.0, 1_001.0, {}, limits) is None
     assert "not changed for 61 s" in str(hung_reason(1_062.0, 1_000.0, 1_001.0, {}, limits))
     assert hung_reason(1_290.0, 900.0, 1_289.0, stalled, limits) is None  # waiting 290 s only

@@ -2,13 +2,13 @@
 supervisor (`make up`), during a replay of generated days and the real sample; then the lake checked against
 the ground truth of every archived file.
 
-The faults: poison files (an undecodable name, an unreadable file, a file copied in place slowly, a
-far-future purchase); the producer SIGKILLed mid-file; the broker stopped and started again while a file is
-mid-transaction; the streaming application (JVM and driver) SIGKILLed at random moments, frozen with SIGSTOP
-until the watchdog restarts it, and started on a checkpoint moved aside; a second producer and a second
-streaming application started (both must be refused); the dashboard SIGKILLed (back within 30 s). After each
-fault the recovery time is measured: from the fault until every landing file is produced and the stream's
-Kafka lag is back to 0.
+The faults: poison files (an undecodable name, an unreadable file, a file copied in place slowly, a far-
+future purchase); the producer SIGKILLed mid-file; the broker stopped and started again while a file is mid-
+transaction; the streaming application (JVM and driver) SIGKILLed at random moments, frozen with SIGSTOP
+until the watchdog restarts it, and SIGKILLed mid-batch and its checkpoint reset (refused while it runs); a
+second producer and a second streaming application started (both must be refused); the dashboard SIGKILLed
+(back within 30 s). After each fault the recovery time is measured: from the fault until every landing file
+is produced and the stream's Kafka lag is back to 0.
 
 It lands files and moves the checkpoint of the platform it runs on: run it on a scratch data folder
 (`SALESINSIGHTS_DATA_DIR=/tmp/chaos make up && SALESINSIGHTS_DATA_DIR=/tmp/chaos make chaos`). Airflow's
@@ -40,14 +40,12 @@ from salesinsights.platform.health import dashboard as dashboard_probe
 from salesinsights.platform.health import status_file
 from salesinsights.platform.kafka_server import wait_until_answering
 from salesinsights.platform.supervisor import Supervisor
-from salesinsights.platform.watchdog import committed_end_offsets, unread_records
+from salesinsights.platform.watchdog import committed_end_offsets, own_report, unread_records
 from salesinsights.producer.service import STATUS_FILE as PRODUCER_STATUS
 from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import Settings, get_settings
 from salesinsights.sources import slice_lines
 from salesinsights.spark.progress import STATUS_FILE as STREAMING_STATUS
-from salesinsights.spark.reset import reset_checkpoint
-from salesinsights.spark.stream import QUERY_NAME
 from salesinsights.spark.tables import SILVER_EVENTS
 from salesinsights.verify.lake_check import LakeCheck, check_lake
 
@@ -110,6 +108,7 @@ class Chaos:
         ):
             return False
         stream, stream_age = status_file(self.settings, STREAMING_STATUS)
+        stream = own_report(stream, self.supervisor.process("streaming").pid)
         if stream is None or stream_age > 5 or not stream.get("active"):
             return False
         available = committed_end_offsets(self.settings.kafka, [self.settings.kafka.raw_topic])
@@ -240,14 +239,37 @@ class Chaos:
         )
         self.recovered("streaming application frozen (SIGSTOP)", began)
 
-    def move_checkpoint(self) -> None:
-        self.land_day(hours=6)
+    def stream_reset(self) -> subprocess.CompletedProcess[str]:
+        """`salesinsights stream reset`, the operator's documented cure for a corrupt checkpoint."""
+        command = [sys.executable, "-m", "salesinsights.cli", "stream", "reset"]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+    def reset_checkpoint_mid_batch(self) -> None:
+        """The checkpoint moved aside right after the stream died in the middle of a batch (its rows half
+        written); the reset is refused while the stream runs."""
+        path = self.land_day()
+        refused = self.stream_reset()
+        if refused.returncode != 1 or "already running" not in refused.stderr:
+            raise ChaosError(f"a reset was not refused while the stream runs: exit {refused.returncode}")
+        self.wait(lambda: not path.exists(), 120, f"the producer to take {path.name}")
+        time.sleep(self.rng.uniform(1, 4))
         began = time.monotonic()
+        killed = self.pid("streaming")
+        mid_batch = not self.caught_up()
+        os.killpg(killed, signal.SIGKILL)
+        # The supervisor restarts it at once: stop that restart, reset, start.
+        self.wait(
+            lambda: self.supervisor.process("streaming").pid not in (killed, 0),
+            60,
+            "the supervisor to restart the killed stream",
+        )
         self.supervisor.stop("streaming")
-        moved = reset_checkpoint(self.settings, QUERY_NAME)
-        self.say(f"  checkpoint moved to {moved}")
+        reset = self.stream_reset()
+        if reset.returncode != 0 or "checkpoint moved to" not in reset.stdout:
+            raise ChaosError(f"the reset failed: exit {reset.returncode}\n{reset.stdout}{reset.stderr}")
+        self.say(f"  {reset.stdout.strip()} ({'mid-batch' if mid_batch else 'after the batch'})")
         self.supervisor.start("streaming")
-        self.recovered("medallion checkpoint moved away", began)
+        self.recovered("stream SIGKILLed, its checkpoint reset", began)
 
     def second_instances(self) -> None:
         for service, command in (
@@ -286,7 +308,7 @@ class Chaos:
             *[("broker restart", self.restart_broker_mid_transaction)] * 3,
             *[("streaming SIGKILL", self.kill_stream)] * 3,
             ("streaming SIGSTOP", self.freeze_stream),
-            ("checkpoint moved", self.move_checkpoint),
+            ("checkpoint reset after a SIGKILL", self.reset_checkpoint_mid_batch),
             ("second instances", self.second_instances),
             ("dashboard SIGKILL", self.kill_dashboard),
         ]

@@ -76,6 +76,11 @@ def waiting_queries(
     return waiting
 
 
+def own_report(report: dict[str, Any] | None, pid: int) -> dict[str, Any] | None:
+    """The health report if the process `pid` wrote it; None when it is an earlier run's (or none)."""
+    return report if report is not None and report.get("pid") == pid else None
+
+
 def hung_reason(
     now: float,
     started_at: float,
@@ -84,11 +89,11 @@ def hung_reason(
     limits: SupervisorSettings,
 ) -> str | None:
     """Why a streaming application that has run since `started_at` counts as hung, or None: no health report
-    within the start timeout, its health file (last written at `report_written_at`; None: never) not
+    within the start timeout, its health file (last written by it at `report_written_at`; None: not yet) not
     rewritten for `frozen_after`, or a query that has had records to read for `hung_after` without reading
     any (counted from the start at the earliest)."""
     up_s = now - started_at
-    if report_written_at is None or report_written_at < started_at:
+    if report_written_at is None:
         if up_s > limits.stream_start_timeout.total_seconds():
             return f"no health report in the {up_s:.0f} s since it started"
         return None
@@ -162,9 +167,11 @@ class Watchdog:
         path = self.settings.run_dir / STREAMING_STATUS
         try:
             written_at: float | None = path.stat().st_mtime
-            report = json.loads(path.read_text())
+            report = own_report(json.loads(path.read_text()), stream.pid)
         except (OSError, ValueError):
-            written_at, report = None, None
+            report = None
+        if report is None:
+            written_at = None
         available = committed_end_offsets(self.settings.kafka, [self.settings.kafka.raw_topic])
         self.waiting = waiting_queries(self.waiting, now, report, available)
         reason = hung_reason(now, stream.started_at, written_at, self.waiting, self.settings.supervisor)

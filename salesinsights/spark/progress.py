@@ -5,6 +5,7 @@ application rewrites it every second; a file that stops changing means a frozen 
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,8 @@ def query_health(query: StreamingQuery) -> dict[str, Any]:
 def health(queries: dict[str, StreamingQuery]) -> dict[str, Any]:
     return {
         "updated_at": datetime.now(UTC).isoformat(),
+        # Whose report it is: a restarted application's first seconds must not pass for its predecessor's.
+        "pid": os.getpid(),
         "active": all(query.isActive for query in queries.values()),
         "queries": {name: query_health(query) for name, query in queries.items()},
     }
