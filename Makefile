@@ -76,10 +76,10 @@ bench-stream: setup ## Streaming throughput and micro-batch durations (DAYS=3, S
 	$(PY) -m salesinsights.bench.stream $(if $(DAYS),--days $(DAYS)) $(if $(SCALE),--scale $(SCALE))
 
 bench-freshness: setup ## Seconds from landing file to purchase in the dashboard API (platform up; RATE=5000 DURATION=60)
-	$(PY) -m salesinsights.dashboard.bench_freshness $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION))
+	$(PY) -m salesinsights.bench.freshness $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION))
 
 bench-clv: setup ## Whole CLV job on five months and on 10 %, and the RFM summary in Spark vs DuckDB
-	$(PY) -m salesinsights.clv.bench
+	$(PY) -m salesinsights.bench.clv
 
 clean: down ## Remove runtime data (data/); keeps .venv and jars
 	rm -rf data

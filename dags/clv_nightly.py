@@ -33,16 +33,15 @@ from datetime import UTC, date, datetime, timedelta
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from salesinsights.clv.settings import ClvSettings
-from salesinsights.settings import get_settings
+from salesinsights.settings import ClvSettings, get_settings
 
 DEFAULTS: ClvSettings = get_settings().clv
 
 
 def _run_step(step: str) -> None:
     # Imported here: the DAG file stays cheap to parse.
-    from salesinsights.clv.cli import AUDIT_REJECTED
-    from salesinsights.clv.nightly import clv_run_id, job_command, run_logged
+    from salesinsights.runs.clv.cli import AUDIT_REJECTED
+    from salesinsights.runs.clv.nightly import clv_run_id, job_command, run_logged
 
     context = get_current_context()
     params = context["params"]

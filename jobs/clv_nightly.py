@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from salesinsights.clv.cli import main
+from salesinsights.runs.clv.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return generate(argv[1:])
     if argv and argv[0] == "clv":
-        from salesinsights.clv.cli import main as clv
+        from salesinsights.runs.clv.cli import main as clv
 
         return clv(argv[1:])
     parser = argparse.ArgumentParser(prog="salesinsights", description=__doc__)

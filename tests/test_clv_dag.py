@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from salesinsights.clv.cli import _arguments
-from salesinsights.clv.nightly import clv_run_id, job_command
 from salesinsights.clv.snapshot import check_run_id
+from salesinsights.runs.clv.cli import _arguments
+from salesinsights.runs.clv.nightly import clv_run_id, job_command
 from salesinsights.settings import Settings
 from tests.support import REPO, parsed_dags
 

@@ -20,12 +20,12 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from salesinsights.clv.job import audit_run, publish_run, report_path
 from salesinsights.clv.progress import Progress
 from salesinsights.clv.snapshot import PUBLISHED, SUPERSEDED, publish
 from salesinsights.clv.tables import GOLD_CLV_MODEL_RUNS, GOLD_CLV_STAGED, GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.generator import generate_lines
 from salesinsights.rules import Stage, violations
+from salesinsights.runs.clv.job import audit_run, publish_run, report_path
 from salesinsights.schema import CSV_COLUMNS
 from salesinsights.settings import Settings
 from tests.support import REPO
@@ -72,7 +72,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     run_python(
         env,
         "-m",
-        "salesinsights.clv.synthetic_silver",
+        "salesinsights.bench.synthetic_silver",
         f"--first={FIRST_DAY}",
         f"--last={LAST_DAY}",
         f"--scale={SCALE}",

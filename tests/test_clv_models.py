@@ -23,7 +23,7 @@ from salesinsights.clv.predict import (
     repeat_count_distribution,
 )
 from salesinsights.clv.scoring import score
-from salesinsights.clv.settings import ClvSettings
+from salesinsights.settings import ClvSettings
 from tests import cdnow
 
 # Fader, Hardie & Lee (2005): BG/NBD in "Counting your customers the easy way" (table 1 and the text),

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from salesinsights.bench.freshness import nearest_rank, parse_args, run
+from salesinsights.bench.load import PROBE_PRODUCT_BASE, EventClock, LoadWriter
 from salesinsights.dashboard.app import create_app
-from salesinsights.dashboard.bench_freshness import nearest_rank, parse_args, run
-from salesinsights.dashboard.bench_load import PROBE_PRODUCT_BASE, EventClock, LoadWriter
 from salesinsights.producer.reader import FileCounts, RawEvent, read_landing_file
 from salesinsights.schema import EVENT_TIME_FORMAT
 from salesinsights.settings import Settings

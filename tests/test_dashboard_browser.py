@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from salesinsights.dashboard.bench_load import Probe
+from salesinsights.bench.load import Probe
 from salesinsights.lake import processed_records
 from salesinsights.landing import TEMP_PREFIX, SourceSlice, drop_slice
 from salesinsights.schema import CSV_HEADER

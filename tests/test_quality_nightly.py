@@ -20,9 +20,9 @@ from pyspark.sql.pandas.types import to_arrow_schema
 
 from salesinsights.clv.tables import GOLD_CLV_STAGED, GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.quality import suites as S
-from salesinsights.quality.clv import validate_clv_snapshot
 from salesinsights.quality.results import critical_failures, read_results
 from salesinsights.quality.validate import validate_day
+from salesinsights.runs.clv.gate import validate_clv_snapshot
 from salesinsights.settings import Settings
 from salesinsights.spark.tables import (
     AUDIT_STREAM_BATCHES,

@@ -1,7 +1,7 @@
 """The audit of a staged CLV run: what must hold before the run may be published.
 
 These checks reconcile the snapshot with silver and guard the model's output. The CLV data-quality suites
-join them in `job.audit_run` (`salesinsights.quality.clv.suite_checks`), so a failed critical expectation
+join them in `job.audit_run` (`salesinsights.runs.clv.gate.suite_checks`), so a failed critical expectation
 rejects the run too, and `snapshot.publish` refuses it, whichever way the run was started.
 """
 

@@ -16,7 +16,7 @@ from salesinsights.clv.predict import (
     expected_purchases,
     probability_alive,
 )
-from salesinsights.clv.settings import ClvSettings
+from salesinsights.settings import ClvSettings
 
 PREDICTION_COLUMNS = ("p_alive", "expected_purchases", "expected_average_value", "clv")
 

@@ -22,7 +22,6 @@ from salesinsights.clv.report import render_report
 from salesinsights.clv.report_data import collect_report_data
 from salesinsights.clv.rfm import with_rfm
 from salesinsights.clv.scoring import score_customers
-from salesinsights.clv.settings import ClvSettings
 from salesinsights.clv.snapshot import (
     PUBLISHED,
     publish,
@@ -32,8 +31,8 @@ from salesinsights.clv.snapshot import (
     staged_snapshot,
 )
 from salesinsights.clv.summary import customer_summary, purchase_occasions, purchases_until
-from salesinsights.quality.clv import suite_checks, validate_clv_snapshot
-from salesinsights.settings import Settings
+from salesinsights.runs.clv.gate import suite_checks, validate_clv_snapshot
+from salesinsights.settings import ClvSettings, Settings
 from salesinsights.spark.tables import SILVER_EVENTS
 
 

@@ -1,7 +1,7 @@
 """`make bench-freshness`: seconds from a purchase's landing file to the purchase counted by the API.
 
 Needs the platform running (Kafka, producer, streaming job, dashboard). For `--warmup` + `--duration` seconds
-it lands files at a steady event rate (bench_load.py); the files of the last `--duration` seconds each carry
+it lands files at a steady event rate (load.py); the files of the last `--duration` seconds each carry
 probe purchases with known product ids and prices. It polls /api/sales until each probe is counted in its
 window with its exact price; a probe's freshness is the wall-clock time from its file landing to the response
 that first shows it. Progress goes to stderr; stdout gets ONE line of key=value figures, e.g.
@@ -26,8 +26,8 @@ import httpx
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 
+from salesinsights.bench.load import FILE_PREFIX, EventClock, LoadWriter, Probe
 from salesinsights.dashboard.address import dashboard_url
-from salesinsights.dashboard.bench_load import FILE_PREFIX, EventClock, LoadWriter, Probe
 from salesinsights.dashboard.models import Health
 from salesinsights.dashboard.reader import BATCHES_TABLE
 from salesinsights.settings import Settings, get_settings

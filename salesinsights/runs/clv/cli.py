@@ -10,8 +10,7 @@ from typing import get_args
 
 from pydantic import ValidationError
 
-from salesinsights.clv.settings import ClvSettings, TimeUnit
-from salesinsights.settings import get_settings
+from salesinsights.settings import ClvSettings, TimeUnit, get_settings
 
 STEPS = ("stage", "audit", "publish", "report")
 # Not 2, which argparse uses for bad arguments.
@@ -53,7 +52,9 @@ def _arguments(argv: list[str] | None) -> tuple[argparse.Namespace, ClvSettings]
 def main(argv: list[str] | None = None) -> int:
     args, clv = _arguments(sys.argv[1:] if argv is None else argv)
     # Spark and the job load only once the arguments are known to be good.
-    from salesinsights.clv.job import (
+    from salesinsights.clv.progress import Progress
+    from salesinsights.clv.snapshot import check_run_id, ensure_clv_tables
+    from salesinsights.runs.clv.job import (
         RunRequest,
         audit_run,
         new_run_id,
@@ -61,8 +62,6 @@ def main(argv: list[str] | None = None) -> int:
         report_run,
         stage_run,
     )
-    from salesinsights.clv.progress import Progress
-    from salesinsights.clv.snapshot import check_run_id, ensure_clv_tables
     from salesinsights.spark.session import build_spark
 
     settings = get_settings()

@@ -102,7 +102,7 @@ def write_synthetic_silver(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m salesinsights.clv.synthetic_silver --first … --last … [--scale …]`, into the lake."""
+    """`python -m salesinsights.bench.synthetic_silver --first … --last … [--scale …]`, into the lake."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--first", type=date.fromisoformat, required=True, help="first day")
     parser.add_argument("--last", type=date.fromisoformat, required=True, help="last day, inclusive")

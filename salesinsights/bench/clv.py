@@ -20,8 +20,8 @@ import duckdb
 from deltalake import DeltaTable
 from pyspark.sql import SparkSession
 
+from salesinsights.bench.synthetic_silver import write_synthetic_silver
 from salesinsights.clv.summary import customer_summary, purchase_occasions, purchases_until
-from salesinsights.clv.synthetic_silver import write_synthetic_silver
 from salesinsights.settings import Settings, get_settings
 from salesinsights.spark.session import build_spark
 from salesinsights.spark.tables import SILVER_EVENTS
@@ -117,7 +117,7 @@ def job_seconds(settings: Settings) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m salesinsights.clv.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m salesinsights.bench.clv", description=__doc__)
     parser.add_argument("--rebuild", action="store_true", help="generate silver again even if present")
     args = parser.parse_args(argv)
     base = get_settings()
