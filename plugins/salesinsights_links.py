@@ -15,7 +15,7 @@ from pathlib import Path
 from airflow.plugins_manager import AirflowPlugin
 
 import salesinsights.dashboard
-from salesinsights.dashboard.address import DATA_DOCS_ROUTE, dashboard_url
+from salesinsights.dashboard.address import DATA_DOCS_ROUTE
 from salesinsights.settings import get_settings
 
 # Inlined, so the icon shows even while the dashboard is down.
@@ -23,7 +23,7 @@ _ICON = Path(salesinsights.dashboard.__file__).with_name("static") / "icon.svg"
 _ICON_URI = "data:image/svg+xml;base64," + base64.b64encode(_ICON.read_bytes()).decode()
 
 
-_DASHBOARD = dashboard_url(get_settings())
+_DASHBOARD = get_settings().services.dashboard_url
 
 
 class SalesInsightsLinks(AirflowPlugin):

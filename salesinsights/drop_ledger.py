@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from salesinsights.files import write_json_atomically
+
 FILE_PREFIX = "events_"
 SLICE_TIME = "%Y%m%dT%H%M%S"
 _SLICE_NAME = re.compile(FILE_PREFIX + r"(\d{8}T\d{6})_(\d{8}T\d{6})\.csv(\.gz)?")
@@ -109,6 +111,4 @@ class DropLedger:
                 name: [span.start.isoformat(), span.end.isoformat()] for name, span in self.files.items()
             },
         }
-        temporary = self.path.with_name(f".tmp-{self.path.name}")
-        temporary.write_text(json.dumps(content, indent=1, sort_keys=True))
-        temporary.replace(self.path)
+        write_json_atomically(self.path, content, indent=1)

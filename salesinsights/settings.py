@@ -130,6 +130,20 @@ class ServiceSettings(BaseModel):
     # Empty: SQLite in the Airflow home. A postgresql+psycopg2:// URL selects Postgres.
     airflow_database_url: str = ""
 
+    def url(self, port: int) -> str:
+        """The URL that reaches one of the platform's services on `port`: on the loopback address when they
+        are bound to every interface, an IPv6 literal in brackets."""
+        host = "127.0.0.1" if self.bind_host in {"", "0.0.0.0", "::"} else self.bind_host
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def airflow_url(self) -> str:
+        return self.url(self.airflow_port)
+
+    @property
+    def dashboard_url(self) -> str:
+        return self.url(self.dashboard_port)
+
 
 class SupervisorSettings(BaseModel):
     """The process supervisor (supervisord) that runs every service of `make up` and restarts it when it dies,

@@ -21,7 +21,6 @@ import bisect
 import gzip
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from functools import lru_cache
 from io import BufferedReader
 from pathlib import Path
 
+from salesinsights.files import write_json_atomically
 from salesinsights.generator import generate_lines
 from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import SourceSettings, get_settings
@@ -190,11 +190,8 @@ def _file_index(path: Path, index_dir: Path) -> _FileIndex:
     if cached.is_file():
         return _FileIndex(path, [_HourEntry(*entry) for entry in json.loads(cached.read_text())["hours"]])
     hours = _build_index(path)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_name(f".{cached.name}.{os.getpid()}.partial")
     content = {"path": str(path.resolve()), "hours": [[e.hour, e.offset, e.first_time] for e in hours]}
-    partial.write_text(json.dumps(content))
-    partial.replace(cached)
+    write_json_atomically(cached, content)
     return _FileIndex(path, hours)
 
 

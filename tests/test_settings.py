@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from salesinsights.settings import Settings
+from salesinsights.settings import ServiceSettings, Settings
 
 
 def test_defaults_follow_the_project_layout(tmp_path: Path) -> None:
@@ -38,3 +38,11 @@ def test_invalid_values_are_refused_with_the_field_named(monkeypatch: pytest.Mon
     monkeypatch.setenv("SALESINSIGHTS_KAFKA__PARTITIONS", "0")
     with pytest.raises(ValueError, match="partitions"):
         Settings()
+
+
+def test_service_urls_reach_the_bound_host() -> None:
+    assert ServiceSettings().dashboard_url == "http://127.0.0.1:8000"
+    assert ServiceSettings(bind_host="0.0.0.0").airflow_url == "http://127.0.0.1:8080"  # every interface
+    assert ServiceSettings(bind_host="::").url(9) == "http://127.0.0.1:9"
+    assert ServiceSettings(bind_host="::1", dashboard_port=8001).dashboard_url == "http://[::1]:8001"
+    assert ServiceSettings(bind_host="10.1.2.3").airflow_url == "http://10.1.2.3:8080"

@@ -27,7 +27,6 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from salesinsights.bench.load import FILE_PREFIX, EventClock, LoadWriter, Probe
-from salesinsights.dashboard.address import dashboard_url
 from salesinsights.dashboard.models import Health
 from salesinsights.dashboard.reader import BATCHES_TABLE
 from salesinsights.settings import Settings, get_settings
@@ -161,7 +160,7 @@ def processed_rate(settings: Settings, since: float, until: float) -> float | No
 
 
 def run(settings: Settings, options: argparse.Namespace) -> int:
-    api = Api(options.url or dashboard_url(settings))
+    api = Api(options.url or settings.services.dashboard_url)
     try:
         health = api.health()
     except httpx.HTTPError as error:

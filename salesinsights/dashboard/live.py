@@ -13,14 +13,14 @@ import json
 import logging
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException
 
+from salesinsights.kafka_io import TopicNotFoundError, consumer_from_start
 from salesinsights.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -65,41 +65,18 @@ class LiveWindows:
         self._retry_at = 0.0
         self._warned = False
 
-    def _connect(self) -> Consumer | None:
-        """A consumer assigned every partition from `lookback` ago; None while the topic does not exist."""
-        topic = self.kafka.gold_sales_topic
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.kafka.bootstrap_servers,
-                "group.id": f"salesinsights-dashboard-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "logger": log,
-            }
+    def _connect(self) -> Consumer:
+        """A consumer assigned every partition from `lookback` ago. Raises TopicNotFoundError while the topic
+        does not exist, KafkaException while the broker does not answer."""
+        return consumer_from_start(
+            self.kafka,
+            self.kafka.gold_sales_topic,
+            "dashboard",
+            since=datetime.now(UTC) - self.lookback,
+            metadata_timeout_s=5,
+            # An offset the broker no longer holds (retention): from the oldest it has.
+            config={"logger": log, "auto.offset.reset": "earliest"},
         )
-        try:
-            metadata = consumer.list_topics(topic, timeout=5).topics.get(topic)
-            if metadata is None or metadata.error is not None or not metadata.partitions:
-                consumer.close()
-                return None
-            since_ms = int((datetime.now(UTC) - self.lookback).timestamp() * 1000)
-            wanted = [TopicPartition(topic, number, since_ms) for number in metadata.partitions]
-            # Past the end (nothing that recent): the partition's end now, i.e. only what comes next. Its
-            # number, not "the end" (-1), which the consumer would resolve only at its first fetch, past
-            # whatever arrived in between.
-            starts = [
-                TopicPartition(
-                    topic,
-                    part.partition,
-                    part.offset if part.offset >= 0 else consumer.get_watermark_offsets(part, timeout=10)[1],
-                )
-                for part in consumer.offsets_for_times(wanted, timeout=10)
-            ]
-            consumer.assign(starts)
-        except BaseException:
-            consumer.close()
-            raise
-        return consumer
 
     def poll(self, max_records: int = 5000, timeout_s: float = 0.2) -> int:
         """Takes what arrived (waiting up to `timeout_s` for the first record); returns how many rows
@@ -109,11 +86,11 @@ class LiveWindows:
                 return 0
             try:
                 self._consumer = self._connect()
+            except TopicNotFoundError:
+                self._away(f"topic {self.kafka.gold_sales_topic} does not exist yet")
+                return 0
             except KafkaException as error:
                 self._away(f"the broker does not answer ({error})")
-                return 0
-            if self._consumer is None:
-                self._away(f"topic {self.kafka.gold_sales_topic} does not exist yet")
                 return 0
             log.info("reading live window totals from %s", self.kafka.gold_sales_topic)
             self._warned = False

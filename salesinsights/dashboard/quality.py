@@ -78,7 +78,11 @@ class DeadLetterTally:
             # While the broker is down every reconnect would log an error (log_level 0 silences them); the
             # failed metadata request says it once per refresh instead.
             self._consumer = consumer_from_start(
-                self.kafka, self.kafka.dead_letter_topic, "dashboard", metadata_timeout_s=5, log_level=0
+                self.kafka,
+                self.kafka.dead_letter_topic,
+                "dashboard",
+                metadata_timeout_s=5,
+                config={"log_level": 0},
             )
         return self._consumer
 

@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from salesinsights.platform.airflow_env import ADMIN_USER, airflow_url, passwords_file
+from salesinsights.platform.airflow_env import ADMIN_USER, passwords_file
 from salesinsights.settings import Settings
 
 # Loopback: never through a proxy that the environment may name.
@@ -20,7 +20,7 @@ PARTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 class AirflowApi:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.base = airflow_url(settings)
+        self.base = settings.services.airflow_url
         self._token: str | None = None
 
     def call(self, method: str, path: str, body: object = None) -> Any:

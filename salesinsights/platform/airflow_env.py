@@ -16,22 +16,13 @@ from salesinsights.settings import Settings, get_settings
 ADMIN_USER = "admin"
 
 
-def http_url(host: str, port: int) -> str:
-    """http://host:port; an IPv6 literal in brackets."""
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def airflow_url(settings: Settings) -> str:
-    return http_url(settings.services.bind_host, settings.services.airflow_port)
-
-
 def passwords_file(settings: Settings) -> Path:
     return settings.airflow_home / "simple_auth_manager_passwords.json.generated"
 
 
 def airflow_environment(settings: Settings) -> dict[str, str]:
     """The AIRFLOW__* variables and the paths Airflow's processes need."""
-    url = airflow_url(settings)
+    url = settings.services.airflow_url
     venv_bin = str(Path(sys.executable).parent)
     home = str(settings.home)
     database = settings.services.airflow_database_url or f"sqlite:///{settings.airflow_home / 'airflow.db'}"

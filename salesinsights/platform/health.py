@@ -11,7 +11,6 @@ from typing import Any
 
 from salesinsights.kafka_admin import topic_record_counts
 from salesinsights.platform.airflow_api import AirflowApi
-from salesinsights.platform.airflow_env import http_url
 from salesinsights.platform.services import AIRFLOW
 from salesinsights.platform.watchdog import read_actions
 from salesinsights.producer.service import STATUS_FILE as PRODUCER_STATUS
@@ -68,7 +67,7 @@ def streaming(settings: Settings) -> Probe:
 
 
 def dashboard(settings: Settings) -> Probe:
-    url = http_url(settings.services.bind_host, settings.services.dashboard_port)
+    url = settings.services.dashboard_url
     try:
         with _OPENER.open(f"{url}/api/health", timeout=5) as response:
             report = json.load(response)

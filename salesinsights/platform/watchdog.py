@@ -27,6 +27,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from salesinsights.files import write_json_atomically
 from salesinsights.platform.kafka_server import broker_listening
 from salesinsights.platform.supervisor import ProcessInfo, Supervisor, SupervisorNotRunningError
 from salesinsights.settings import KafkaSettings, Settings, SupervisorSettings, get_settings
@@ -210,10 +211,7 @@ class Watchdog:
 
     def _write_status(self, now: float) -> None:
         status = {"checked_at": datetime.fromtimestamp(now, UTC).isoformat(), "actions": self.actions}
-        target = self.settings.run_dir / STATUS_FILE
-        temporary = target.with_name(f".{target.name}")
-        temporary.write_text(json.dumps(status))
-        temporary.replace(target)
+        write_json_atomically(self.settings.run_dir / STATUS_FILE, status)
 
 
 def read_actions(run_dir: Path) -> list[dict[str, str]]:

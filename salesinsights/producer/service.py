@@ -29,6 +29,7 @@ from typing import TypeVar
 
 from confluent_kafka import KafkaException, Producer
 
+from salesinsights.files import write_json_atomically
 from salesinsights.kafka_admin import ping
 from salesinsights.kafka_io import read_topic
 from salesinsights.producer.event_time import event_time_limit, file_reference, newest_reference
@@ -260,9 +261,7 @@ class LandingProducer:
         }
         self.settings.run_dir.mkdir(parents=True, exist_ok=True)
         target = self.settings.run_dir / STATUS_FILE
-        temporary = target.with_name(f".{target.name}")
-        temporary.write_text(json.dumps(status))
-        temporary.replace(target)
+        write_json_atomically(target, status)
 
     def reconcile_archive(self) -> list[str]:
         """Moves back to the landing folder every archived file that the files-done topic does not know:

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from salesinsights.files import write_json_atomically
+
 if TYPE_CHECKING:  # the watchdog reads the file without importing Spark
     from pyspark.sql.streaming import StreamingQuery
 
@@ -73,8 +75,4 @@ def health(queries: dict[str, StreamingQuery]) -> dict[str, Any]:
 
 
 def write_health(queries: dict[str, StreamingQuery], run_dir: Path) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    target = run_dir / STATUS_FILE
-    temporary = target.with_name(f".{target.name}")
-    temporary.write_text(json.dumps(health(queries), default=str))
-    temporary.replace(target)
+    write_json_atomically(run_dir / STATUS_FILE, health(queries), default=str)
