@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 
-from salesinsights.clv.tables import CLV_TABLES
+from salesinsights.catalog import CLV_TABLES, MEDALLION_TABLES
 from salesinsights.settings import get_settings
 from salesinsights.spark.maintenance import maintain
 from salesinsights.spark.session import build_spark
-from salesinsights.spark.tables import MEDALLION_TABLES
 
 MAINTAINED_TABLES = MEDALLION_TABLES + CLV_TABLES
 

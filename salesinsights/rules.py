@@ -102,6 +102,11 @@ RULES: tuple[Rule, ...] = (
 )
 
 FORMAT_RULES = tuple(rule for rule in RULES if rule.stage is Stage.FORMAT)
+# Faults of the Kafka record itself, before any field rule can apply.
+NOT_AN_EVENT_RECORD = "not_an_event_record"
+MISSING_EVENT_ID = "missing_event_id"
+# Every reason a record can be quarantined for, each once.
+QUARANTINE_REASONS = (*dict.fromkeys(rule.reason for rule in RULES), NOT_AN_EVENT_RECORD, MISSING_EVENT_ID)
 
 # The text forms each typed field must have, shared by every interpreter (Python here, Spark's rlike, the
 # expectations' regex) so that all of them accept exactly the same values. A match may still fail to convert

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from salesinsights.catalog import AUDIT_STREAM_BATCHES, SILVER_EVENTS
 from salesinsights.lake import read_table as table
 from salesinsights.settings import Settings
-from salesinsights.spark.tables import AUDIT_STREAM_BATCHES, SILVER_EVENTS
 from salesinsights.verify.lake_check import (
     archived_truth,
     gold_daily_totals,

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from salesinsights.catalog import AUDIT_STREAM_BATCHES, SILVER_EVENTS, SILVER_QUARANTINE
 from salesinsights.dashboard.app import create_app
 from salesinsights.kafka_io import read_topic
 from salesinsights.lake import processed_records
@@ -26,7 +27,6 @@ from salesinsights.quality.outcomes import DayReport, ExpectationOutcome
 from salesinsights.quality.results import read_results
 from salesinsights.quality.validate import validate_day
 from salesinsights.settings import Settings
-from salesinsights.spark.tables import AUDIT_STREAM_BATCHES, SILVER_EVENTS, SILVER_QUARANTINE
 from tests.bad_input.corpus import EVENT_DAY, Case, Fate, Kind, totals, write_phase
 from tests.support import produce, start_streaming, stop, wait_until
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from salesinsights.catalog import SILVER_QUARANTINE
 from salesinsights.kafka_io import read_topic
 from salesinsights.lake import read_table
 from salesinsights.platform.supervisor import Supervisor
 from salesinsights.platform.watchdog import read_actions
 from salesinsights.settings import KafkaSettings, Settings
-from salesinsights.spark.tables import SILVER_QUARANTINE
 from tests.support import REPO, STREAMING_TEST_ENV, free_port, platform_command, platform_env
 
 pytestmark = pytest.mark.e2e

@@ -20,9 +20,9 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from salesinsights.catalog import GOLD_CLV_MODEL_RUNS, GOLD_CLV_STAGED, GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.clv.progress import Progress
 from salesinsights.clv.snapshot import PUBLISHED, SUPERSEDED, publish
-from salesinsights.clv.tables import GOLD_CLV_MODEL_RUNS, GOLD_CLV_STAGED, GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.generator import generate_lines
 from salesinsights.rules import Stage, violations
 from salesinsights.runs.clv.job import audit_run, publish_run, report_path

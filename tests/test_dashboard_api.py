@@ -17,16 +17,11 @@ from fastapi.testclient import TestClient
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
+from salesinsights.catalog import AUDIT_STREAM_BATCHES, GOLD_PRODUCT_SALES, GOLD_PRODUCT_SALES_DAILY, Table
 from salesinsights.dashboard.app import create_app
 from salesinsights.settings import Settings
 from salesinsights.spark.delta_io import append_once, replace_partitions
-from salesinsights.spark.tables import (
-    AUDIT_STREAM_BATCHES,
-    GOLD_PRODUCT_SALES,
-    GOLD_PRODUCT_SALES_DAILY,
-    Table,
-    ensure_table,
-)
+from salesinsights.spark.tables import ensure_table, spark_schema
 from tests.test_dashboard_gold import (
     WINDOW,
     Event,
@@ -289,7 +284,9 @@ def replace_touched(
 ) -> None:
     """What the stream does after a batch: the date partitions it touched, replaced by their totals over
     everything stored so far (`rows`, of every date), in one commit."""
-    schema = T.StructType([f for f in table.schema.fields if f.name not in ("updated_at", "last_batch")])
+    schema = T.StructType(
+        [f for f in spark_schema(table).fields if f.name not in ("updated_at", "last_batch")]
+    )
     (partition,) = table.partition_by
     dates = sorted({row[partition] for row in rows})
     replace_partitions(
@@ -312,7 +309,7 @@ def test_gold_written_as_the_stream_writes_it_reads_exactly(spark: SparkSession,
         replace_touched(spark, settings, GOLD_PRODUCT_SALES, window_rows(stored), batch_id)
         replace_touched(spark, settings, GOLD_PRODUCT_SALES_DAILY, daily_rows(stored), batch_id)
         audit = spark.createDataFrame(
-            [audit_row(batch, batch_id, datetime.now(UTC))], AUDIT_STREAM_BATCHES.schema
+            [audit_row(batch, batch_id, datetime.now(UTC))], spark_schema(AUDIT_STREAM_BATCHES)
         )
         append_once(audit, AUDIT_STREAM_BATCHES.path(settings), "test:audit", batch_id)
     everything = [event for batch in batches for event in batch]

@@ -17,54 +17,29 @@ import pytest
 from deltalake import write_deltalake
 from pyspark.sql import types as T
 
-from salesinsights.dashboard.brands import BrandCatalogue
-from salesinsights.dashboard.reader import (
-    BATCHES_TABLE,
-    DAILY_TABLE,
-    WINDOWS_TABLE,
-    GoldReader,
-)
-from salesinsights.generator import generate_lines
-from salesinsights.schema import CSV_COLUMNS, EVENT_TIME_FORMAT
-from salesinsights.settings import Settings
-from salesinsights.spark.tables import (
+from salesinsights.catalog import (
     AUDIT_STREAM_BATCHES,
+    DAILY_MEASURES,
     GOLD_PRODUCT_SALES,
     GOLD_PRODUCT_SALES_DAILY,
     SILVER_EVENTS,
     Table,
 )
+from salesinsights.dashboard.brands import BrandCatalogue
+from salesinsights.dashboard.models import DayTotals
+from salesinsights.dashboard.reader import (
+    BATCH_COLUMNS,
+    DAILY_COLUMNS,
+    WINDOW_COLUMNS,
+    GoldReader,
+)
+from salesinsights.generator import generate_lines
+from salesinsights.lake import arrow_schema
+from salesinsights.schema import CSV_COLUMNS, EVENT_TIME_FORMAT
+from salesinsights.settings import Settings
+from salesinsights.spark.tables import spark_schema
 
 WINDOW = timedelta(minutes=1)
-
-
-def arrow_type(spark_type: T.DataType) -> pa.DataType:
-    match spark_type:
-        case T.LongType():
-            return pa.int64()
-        case T.IntegerType():
-            return pa.int32()
-        case T.StringType():
-            return pa.string()
-        case T.BooleanType():
-            return pa.bool_()
-        case T.BinaryType():
-            return pa.binary()
-        case T.TimestampType():
-            return pa.timestamp("us", tz="UTC")
-        case T.DateType():
-            return pa.date32()
-        case T.DecimalType():
-            return pa.decimal128(spark_type.precision, spark_type.scale)
-        case T.ArrayType():
-            return pa.list_(arrow_type(spark_type.elementType))
-        case T.MapType():
-            return pa.map_(arrow_type(spark_type.keyType), arrow_type(spark_type.valueType))
-    raise TypeError(f"no Arrow type for {spark_type}")
-
-
-def arrow_schema(table: Table) -> pa.Schema:
-    return pa.schema([pa.field(f.name, arrow_type(f.dataType), f.nullable) for f in table.schema.fields])
 
 
 @dataclass(frozen=True)
@@ -211,11 +186,15 @@ def lake_settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")
 
 
-def test_the_reader_knows_the_streaming_jobs_table_names() -> None:
-    settings = Settings()
-    assert settings.table_path(*WINDOWS_TABLE) == GOLD_PRODUCT_SALES.path(settings)
-    assert settings.table_path(*DAILY_TABLE) == GOLD_PRODUCT_SALES_DAILY.path(settings)
-    assert settings.table_path(*BATCHES_TABLE) == AUDIT_STREAM_BATCHES.path(settings)
+def test_the_reader_reads_columns_of_the_catalogue() -> None:
+    for table, columns in (
+        (GOLD_PRODUCT_SALES, WINDOW_COLUMNS),
+        (GOLD_PRODUCT_SALES_DAILY, DAILY_COLUMNS),
+        (AUDIT_STREAM_BATCHES, BATCH_COLUMNS),
+    ):
+        assert set(columns) <= set(table.column_names), table.qualified_name
+    # The API's day totals are the daily table's measures.
+    assert tuple(DayTotals.model_fields) == GOLD_PRODUCT_SALES_DAILY.measures == DAILY_MEASURES
 
 
 def test_reader_waits_for_tables_then_reads_the_newest_two_days_in_cents(tmp_path: Path) -> None:
@@ -281,8 +260,12 @@ def test_brand_catalogue_takes_each_products_latest_brand_and_reads_new_days_onl
 
 
 @pytest.mark.parametrize("table", [GOLD_PRODUCT_SALES, GOLD_PRODUCT_SALES_DAILY, AUDIT_STREAM_BATCHES])
-def test_arrow_schemas_follow_the_spark_definitions(table: Table) -> None:
-    assert arrow_schema(table).names == table.schema.fieldNames()
+def test_arrow_and_spark_schemas_follow_the_catalogue(table: Table) -> None:
+    assert arrow_schema(table).names == spark_schema(table).fieldNames() == table.column_names
+    revenue = table.column("revenue") if "revenue" in table.column_names else None
+    if revenue is not None:  # money is exact in both engines
+        assert arrow_schema(table).field("revenue").type == pa.decimal128(18, 2)
+        assert spark_schema(table)["revenue"].dataType == T.DecimalType(18, 2)
 
 
 def test_a_refresh_that_fails_keeps_serving_the_last_rows(tmp_path: Path) -> None:

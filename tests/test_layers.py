@@ -64,12 +64,12 @@ def test_every_import_goes_down_the_layers() -> None:
 
 
 def test_the_check_catches_imports_up_across_and_unplaced() -> None:
-    """As an altered note would see the tree: the quality suites (which read the CLV tables) put under the CLV
-    model, then beside it, and a package left out of the note."""
+    """As an altered note would see the tree: the quality suites (the CLV run's gate uses them) put above the
+    CLV run, then beside it, and a package left out of the note."""
     order = layer_order((PACKAGE / "ARCHITECTURE.md").read_text())
-    below = list(violations({**order, "quality": order["clv"] + 1}))
-    assert any(v.endswith("quality may not import clv, from a layer above") for v in below), below
-    beside = list(violations({**order, "quality": order["clv"]}))
-    assert any(v.endswith("quality may not import clv, from its own layer") for v in beside), beside
+    above = list(violations({**order, "quality": order["runs"] - 1}))
+    assert any(v.endswith("runs may not import quality, from a layer above") for v in above), above
+    beside = list(violations({**order, "quality": order["runs"]}))
+    assert any(v.endswith("runs may not import quality, from its own layer") for v in beside), beside
     unplaced = {unit: depth for unit, depth in order.items() if unit != "verify"}
     assert any("verify has no layer in ARCHITECTURE.md" in v for v in violations(unplaced))

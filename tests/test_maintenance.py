@@ -9,9 +9,10 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from salesinsights.catalog import GOLD_PRODUCT_SALES_DAILY
 from salesinsights.settings import Settings
 from salesinsights.spark.maintenance import maintain
-from salesinsights.spark.tables import GOLD_PRODUCT_SALES_DAILY, ensure_table
+from salesinsights.spark.tables import ensure_table, spark_schema
 
 
 def files_per_partition(spark: SparkSession, path: str) -> dict[str, int]:
@@ -27,7 +28,7 @@ def test_compaction_merges_settled_partitions_only(spark: SparkSession, tmp_path
     settings = Settings(data_dir=tmp_path / "data")
     ensure_table(spark, settings, GOLD_PRODUCT_SALES_DAILY)
     path = GOLD_PRODUCT_SALES_DAILY.path(settings)
-    schema = GOLD_PRODUCT_SALES_DAILY.schema
+    schema = spark_schema(GOLD_PRODUCT_SALES_DAILY)
     for day in (1, 2):
         for product in range(4):  # one small file per micro-batch, as the stream leaves them
             row = (date(2019, 10, day), product, None, 1, 0, 0, 0, 1, None, f"q:{product}")

@@ -16,23 +16,24 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
-from pyspark.sql.pandas.types import to_arrow_schema
 
-from salesinsights.clv.tables import GOLD_CLV_STAGED, GOLD_CUSTOMER_LIFETIME_VALUE
-from salesinsights.quality import suites as S
-from salesinsights.quality.results import critical_failures, read_results
-from salesinsights.quality.validate import validate_day
-from salesinsights.runs.clv.gate import validate_clv_snapshot
-from salesinsights.settings import Settings
-from salesinsights.spark.tables import (
+from salesinsights.catalog import (
     AUDIT_STREAM_BATCHES,
     BRONZE_EVENTS,
+    GOLD_CLV_STAGED,
+    GOLD_CUSTOMER_LIFETIME_VALUE,
     GOLD_PRODUCT_SALES,
     GOLD_PRODUCT_SALES_DAILY,
     SILVER_EVENTS,
     SILVER_QUARANTINE,
     Table,
 )
+from salesinsights.lake import arrow_schema
+from salesinsights.quality import suites as S
+from salesinsights.quality.results import critical_failures, read_results
+from salesinsights.quality.validate import validate_day
+from salesinsights.runs.clv.gate import validate_clv_snapshot
+from salesinsights.settings import Settings
 from tests.support import REPO, platform_env
 from tests.test_quality_suites import INGESTED_AT, Frames, medallion, raw_records, write_day
 
@@ -42,7 +43,7 @@ LAKE_TABLES = sorted({spec.table for spec in S.SUITES} - {S.DEAD_LETTERS})
 
 
 def write_table(settings: Settings, table: Table, frame: pd.DataFrame) -> None:
-    schema = to_arrow_schema(table.schema, timezone="UTC")
+    schema = arrow_schema(table)
     columns = {name: frame.get(name) for name in schema.names}
     rows = pa.Table.from_pandas(pd.DataFrame(columns, index=frame.index), schema=schema, preserve_index=False)
     write_deltalake(table.path(settings), rows, mode="append", partition_by=list(table.partition_by) or None)

@@ -21,6 +21,7 @@ import pytest
 from great_expectations.data_context import AbstractDataContext
 from great_expectations.expectations import Expectation
 
+from salesinsights.catalog import SILVER_EVENTS, Table
 from salesinsights.generator import generate_lines
 from salesinsights.producer.reader import FileCounts, RawEvent, read_landing_file
 from salesinsights.quality import frames
@@ -31,7 +32,7 @@ from salesinsights.quality.from_rules import LATEST_EVENT_TIME
 from salesinsights.quality.validate import validate_frames
 from salesinsights.rules import FUTURE_TOLERANCE, RULES, Check, Stage, violations
 from salesinsights.schema import CSV_HEADER
-from salesinsights.spark.tables import SILVER_EVENTS, Table
+from salesinsights.spark.tables import spark_schema
 from tests.support import REAL_SAMPLE_DIR
 
 NOW = datetime.now(UTC)
@@ -47,7 +48,7 @@ def raw_records(path: Path) -> list[bytes]:
 
 
 def _silver(bronze: pd.DataFrame) -> pd.DataFrame:
-    silver = bronze[[name for name in SILVER_EVENTS.schema.fieldNames() if name in bronze.columns]].copy()
+    silver = bronze[[name for name in SILVER_EVENTS.column_names if name in bronze.columns]].copy()
     silver["price"] = [price.quantize(CENT, ROUND_HALF_UP) for price in silver["price"]]
     silver["event_date"] = silver["event_time"].dt.date
     silver["kafka_partition"] = 0
@@ -55,7 +56,7 @@ def _silver(bronze: pd.DataFrame) -> pd.DataFrame:
     silver["kafka_timestamp"] = INGESTED_AT
     silver["ingested_at"] = INGESTED_AT
     silver["arrived_late"] = False
-    return silver[SILVER_EVENTS.schema.fieldNames()].reset_index(drop=True)
+    return silver[SILVER_EVENTS.column_names].reset_index(drop=True)
 
 
 def _quarantine(values: list[bytes], reasons: list[list[str]]) -> pd.DataFrame:
@@ -160,7 +161,7 @@ def medallion(values: list[bytes]) -> Frames:
         }
     )
     schemas = {
-        S.schema_suite_name(table): frames.schema_frame(table, table.schema.jsonValue()["fields"])
+        S.schema_suite_name(table): frames.schema_frame(table, spark_schema(table).jsonValue()["fields"])
         for table in S.SCHEMA_TABLES
     }
     return {
@@ -394,7 +395,7 @@ def _quarantined(value: str | None, reason: str) -> Inject:
 
 
 def _schema(table: Table, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> Inject:
-    fields = [dict(field) for field in table.schema.jsonValue()["fields"]]
+    fields = [dict(field) for field in spark_schema(table).jsonValue()["fields"]]
     return _replace(S.schema_suite_name(table), lambda: frames.schema_frame(table, change(fields)))
 
 

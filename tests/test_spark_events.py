@@ -8,8 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pyspark.sql import SparkSession
 
-from salesinsights.rules import Stage, violations
-from salesinsights.spark.events import MISSING_EVENT_ID, NOT_AN_EVENT_RECORD, parse_records
+from salesinsights.rules import MISSING_EVENT_ID, NOT_AN_EVENT_RECORD, Stage, violations
+from salesinsights.spark.events import parse_records
 from salesinsights.spark.kafka_source import starting_offsets
 from tests.spark_fixtures import csv_row, kafka_records, raw_value
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from salesinsights.catalog import AUDIT_STREAM_BATCHES, BRONZE_EVENTS, SILVER_QUARANTINE
 from salesinsights.settings import Settings
 from salesinsights.spark.stream import MedallionBatchWriter, StaleCheckpointError
-from salesinsights.spark.tables import AUDIT_STREAM_BATCHES, BRONZE_EVENTS, SILVER_QUARANTINE, ensure_table
+from salesinsights.spark.tables import ensure_table, spark_schema
 from tests.spark_fixtures import csv_row, kafka_records, raw_value
 
 LINE = "2019-10-01 10:00:00 UTC,view,1,1487580005134238553,,brand,2.50,7,s7"
@@ -35,7 +36,7 @@ def recorded(spark: SparkSession, settings: Settings, batch_id: int, offsets: di
         "watermark": None,
         "offsets": json.dumps(offsets),
     }
-    frame = spark.createDataFrame([row], AUDIT_STREAM_BATCHES.schema)
+    frame = spark.createDataFrame([row], spark_schema(AUDIT_STREAM_BATCHES))
     frame.write.format("delta").mode("append").save(AUDIT_STREAM_BATCHES.path(settings))
 
 

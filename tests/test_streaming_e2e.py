@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
+from salesinsights.catalog import AUDIT_STREAM_BATCHES, GOLD_PRODUCT_SALES, SILVER_EVENTS, SILVER_QUARANTINE
 from salesinsights.dashboard.app import create_app
 from salesinsights.dashboard.live import LiveWindows
 from salesinsights.kafka_io import read_topic
@@ -19,12 +20,6 @@ from salesinsights.lake import read_table as table
 from salesinsights.landing import SourceSlice, drop_slice
 from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import Settings, SourceSettings
-from salesinsights.spark.tables import (
-    AUDIT_STREAM_BATCHES,
-    GOLD_PRODUCT_SALES,
-    SILVER_EVENTS,
-    SILVER_QUARANTINE,
-)
 from salesinsights.verify.ground_truth import expected_from_files
 from salesinsights.verify.lake_check import live_topic_totals
 from tests.ground_truth import (

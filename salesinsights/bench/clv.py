@@ -21,10 +21,10 @@ from deltalake import DeltaTable
 from pyspark.sql import SparkSession
 
 from salesinsights.bench.synthetic_silver import write_synthetic_silver
+from salesinsights.catalog import SILVER_EVENTS
 from salesinsights.clv.summary import customer_summary, purchase_occasions, purchases_until
 from salesinsights.settings import Settings, get_settings
 from salesinsights.spark.session import build_spark
-from salesinsights.spark.tables import SILVER_EVENTS
 
 FIRST_DAY, LAST_DAY = date(2019, 10, 1), date(2020, 2, 29)
 FULL, TENTH = 1.0, 0.1

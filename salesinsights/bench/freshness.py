@@ -27,8 +27,8 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from salesinsights.bench.load import FILE_PREFIX, EventClock, LoadWriter, Probe
+from salesinsights.catalog import AUDIT_STREAM_BATCHES
 from salesinsights.dashboard.models import Health
-from salesinsights.dashboard.reader import BATCHES_TABLE
 from salesinsights.settings import Settings, get_settings
 
 
@@ -149,7 +149,7 @@ def observe(
 
 def processed_rate(settings: Settings, since: float, until: float) -> float | None:
     """Kafka records per second that the streaming job's batches finished between the two wall-clock times."""
-    path = settings.table_path(*BATCHES_TABLE)
+    path = AUDIT_STREAM_BATCHES.path(settings)
     if not DeltaTable.is_deltatable(path):
         return None
     start, end = (datetime.fromtimestamp(moment, UTC) for moment in (since, until))

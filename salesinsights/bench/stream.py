@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
+from salesinsights.catalog import AUDIT_STREAM_BATCHES
 from salesinsights.kafka_admin import delete_topics, ensure_topics
 from salesinsights.kafka_io import read_topic
 from salesinsights.lake import processed_records, read_table
@@ -24,7 +25,6 @@ from salesinsights.landing import drop_range
 from salesinsights.platform.control import up
 from salesinsights.producer.service import LandingProducer
 from salesinsights.settings import Settings, SourceSettings, child_environment, get_settings
-from salesinsights.spark.tables import AUDIT_STREAM_BATCHES
 
 
 def bench_settings(base: Settings, days: int, scale: float) -> Settings:

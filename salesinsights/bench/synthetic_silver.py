@@ -19,12 +19,13 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from salesinsights.catalog import SILVER_EVENTS
 from salesinsights.generator import generate_lines
 from salesinsights.producer.reader import event_id
 from salesinsights.schema import CSV_COLUMNS, EVENT_ID, SOURCE_FILE, SOURCE_LINE
 from salesinsights.settings import Settings, get_settings
 from salesinsights.spark.session import build_spark
-from salesinsights.spark.tables import SILVER_EVENTS, ensure_table
+from salesinsights.spark.tables import ensure_table, spark_schema, spark_type
 
 _INTEGER_COLUMNS = ("product_id", "category_id", "user_id")
 # What the tasks hand to Spark: the integers typed, price and time as text for Spark's own casts.
@@ -86,7 +87,7 @@ def write_synthetic_silver(
     event_time = F.to_timestamp("event_time", SPARK_TIME_PATTERN)
     typed = {
         "event_time": event_time,
-        "price": F.col("price").cast(SILVER_EVENTS.schema["price"].dataType),
+        "price": F.col("price").cast(spark_type(SILVER_EVENTS.column("price").type)),
         "event_date": F.to_date(event_time),
     }
     silver = parsed.select(
@@ -94,7 +95,7 @@ def write_synthetic_silver(
             typed.get(field.name, F.col(field.name) if field.name in parsed.columns else F.lit(None))
             .cast(field.dataType)
             .alias(field.name)
-            for field in SILVER_EVENTS.schema
+            for field in spark_schema(SILVER_EVENTS)
         ]
     )
     ensure_table(spark, settings, SILVER_EVENTS)

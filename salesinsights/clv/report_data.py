@@ -7,9 +7,9 @@ import pandas as pd
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
+from salesinsights.catalog import GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.clv.report import REPORT_HISTOGRAM_BINS, ReportData
 from salesinsights.clv.snapshot import PUBLISHED, STAGED_STATES, run_row, staged_snapshot
-from salesinsights.clv.tables import GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.settings import Settings
 
 

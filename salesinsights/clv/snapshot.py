@@ -19,15 +19,15 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from salesinsights.clv.tables import (
+from salesinsights.catalog import (
     CLV_TABLES,
     GOLD_CLV_MODEL_RUNS,
     GOLD_CLV_STAGED,
     GOLD_CUSTOMER_LIFETIME_VALUE,
-    SNAPSHOT_SCHEMA,
+    Table,
 )
 from salesinsights.settings import Settings
-from salesinsights.spark.tables import Table, ensure_table
+from salesinsights.spark.tables import ensure_table, spark_schema
 
 STAGED, AUDITED, REJECTED, PUBLISHED, SUPERSEDED = "staged", "audited", "rejected", "published", "superseded"
 # The states in which a run's rows are in staging.
@@ -61,7 +61,7 @@ def stage(spark: SparkSession, settings: Settings, snapshot: DataFrame, run: dic
     run as staged with its parameters and fit."""
     run_id = check_run_id(run["run_id"])
     (
-        snapshot.select(*SNAPSHOT_SCHEMA.fieldNames())
+        snapshot.select(*GOLD_CUSTOMER_LIFETIME_VALUE.column_names)
         .write.format("delta")
         .mode("overwrite")
         .option("replaceWhere", f"run_id = '{run_id}'")
@@ -69,7 +69,7 @@ def stage(spark: SparkSession, settings: Settings, snapshot: DataFrame, run: dic
     )
     row = spark.createDataFrame(
         [{**run, "status": STAGED, "staged_at": _now(), "published_at": None, "audit": None}],
-        GOLD_CLV_MODEL_RUNS.schema,
+        spark_schema(GOLD_CLV_MODEL_RUNS),
     )
     runs = _table(spark, settings, GOLD_CLV_MODEL_RUNS)
     (

@@ -7,7 +7,7 @@ from datetime import date
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from salesinsights.spark.tables import MONEY
+from salesinsights.spark.tables import SPARK_MONEY
 
 
 def purchases_until(silver_events: DataFrame, as_of: date) -> DataFrame:
@@ -50,6 +50,6 @@ def customer_summary(occasions: DataFrame, as_of: date, unit_days: float) -> Dat
         F.when(frequency > 0, ((F.col("total_revenue") - F.col("first_value")) / frequency).cast("double"))
         .otherwise(F.lit(0.0))
         .alias("monetary_value"),
-        F.col("total_revenue").cast(MONEY).alias("total_revenue"),
+        F.col("total_revenue").cast(SPARK_MONEY).alias("total_revenue"),
         F.datediff(F.lit(as_of), "last_purchase").alias("days_since_last_purchase"),
     )

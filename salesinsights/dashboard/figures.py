@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
+from salesinsights.catalog import DAILY_MEASURES
 from salesinsights.dashboard.models import (
     DayTotals,
     Freshness,
@@ -182,14 +183,10 @@ def top_brands(daily_day: pd.DataFrame, day: date | None, brands: pd.Series, n: 
 def day_totals(daily_day: pd.DataFrame) -> DayTotals | None:
     if daily_day.empty:
         return None
-    sums = daily_day[["revenue_cents", "units", "views", "carts", "removals", "purchases"]].sum()
+    counts = [measure for measure in DAILY_MEASURES if measure != "revenue"]
+    sums = daily_day[["revenue_cents", *counts]].sum()
     return DayTotals(
-        revenue=money(sums["revenue_cents"]),
-        units=int(sums["units"]),
-        views=int(sums["views"]),
-        carts=int(sums["carts"]),
-        removals=int(sums["removals"]),
-        purchases=int(sums["purchases"]),
+        revenue=money(sums["revenue_cents"]), **{measure: int(sums[measure]) for measure in counts}
     )
 
 
@@ -198,7 +195,7 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def funnel(daily_day: pd.DataFrame, day: date | None) -> FunnelResponse:
-    totals = day_totals(daily_day) or DayTotals(revenue=0, units=0, views=0, carts=0, removals=0, purchases=0)
+    totals = day_totals(daily_day) or DayTotals(**dict.fromkeys(DAILY_MEASURES, 0))
     return FunnelResponse(
         day=day,
         views=totals.views,

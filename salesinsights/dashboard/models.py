@@ -94,6 +94,8 @@ class SeriesPoint(BaseModel):
 
 
 class DayTotals(BaseModel):
+    """A day's sums of catalog.DAILY_MEASURES, in their order."""
+
     revenue: float
     units: int
     views: int

@@ -11,26 +11,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 
+from salesinsights.catalog import AUDIT_STREAM_BATCHES, GOLD_PRODUCT_SALES, GOLD_PRODUCT_SALES_DAILY
 from salesinsights.dashboard.live import LiveWindows
 from salesinsights.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# (layer, table) as in salesinsights.spark.tables, which the dashboard does not import: it needs no Spark.
-Layer = Literal["bronze", "silver", "gold", "audit"]
-WINDOWS_TABLE: tuple[Layer, str] = ("gold", "product_sales")
-DAILY_TABLE: tuple[Layer, str] = ("gold", "product_sales_daily")
-BATCHES_TABLE: tuple[Layer, str] = ("audit", "stream_batches")
-
-WINDOW_COLUMNS = ["product_id", "window_start", "window_end", "window_date", "revenue", "units", "buyer_ids"]
-DAILY_COLUMNS = ["event_date", "product_id", "revenue", "units", "views", "carts", "removals", "purchases"]
+# What the dashboard reads of each table: keys, the figures it shows, not the bookkeeping.
+WINDOW_COLUMNS = [
+    *GOLD_PRODUCT_SALES.keys,
+    "window_end",
+    "window_date",
+    *GOLD_PRODUCT_SALES.measures,
+    "buyer_ids",
+]
+DAILY_COLUMNS = [*GOLD_PRODUCT_SALES_DAILY.keys, *GOLD_PRODUCT_SALES_DAILY.measures]
 BATCH_COLUMNS = [
     "batch_id",
     "finished_at",
@@ -203,9 +204,9 @@ class GoldReader:
     def __init__(
         self, settings: Settings, min_interval: float = 0.5, live: LiveWindows | None = None
     ) -> None:
-        self.windows = DatedTable(settings.table_path(*WINDOWS_TABLE), "window_date", WINDOW_COLUMNS)
-        self.daily = DatedTable(settings.table_path(*DAILY_TABLE), "event_date", DAILY_COLUMNS)
-        self.batches = BatchTable(settings.table_path(*BATCHES_TABLE))
+        self.windows = DatedTable(GOLD_PRODUCT_SALES.path(settings), "window_date", WINDOW_COLUMNS)
+        self.daily = DatedTable(GOLD_PRODUCT_SALES_DAILY.path(settings), "event_date", DAILY_COLUMNS)
+        self.batches = BatchTable(AUDIT_STREAM_BATCHES.path(settings))
         self.live = live
         self.min_interval = min_interval
         self._lock = threading.Lock()

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from deltalake.exceptions import TableNotFoundError
 
+from salesinsights.catalog import SILVER_EVENTS
 from salesinsights.lake import read_table
 from salesinsights.platform.airflow_api import AirflowApi
 from salesinsights.platform.health import dashboard as dashboard_probe
@@ -46,7 +47,6 @@ from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import Settings, get_settings
 from salesinsights.sources import slice_lines
 from salesinsights.spark.progress import STATUS_FILE as STREAMING_STATUS
-from salesinsights.spark.tables import SILVER_EVENTS
 from salesinsights.verify.lake_check import LakeCheck, check_lake
 
 # The real sample beside the checkout (see its SOURCE.md), when it is there.

@@ -26,22 +26,22 @@ from confluent_kafka import KafkaException
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
-from salesinsights.clv.tables import GOLD_CUSTOMER_LIFETIME_VALUE
-from salesinsights.kafka_io import read_topic
-from salesinsights.quality import frames
-from salesinsights.quality import suites as S
-from salesinsights.quality.from_rules import LATEST_EVENT_TIME
-from salesinsights.rules import FUTURE_TOLERANCE
-from salesinsights.settings import Settings
-from salesinsights.spark.tables import (
+from salesinsights.catalog import (
     AUDIT_STREAM_BATCHES,
     BRONZE_EVENTS,
+    GOLD_CUSTOMER_LIFETIME_VALUE,
     GOLD_PRODUCT_SALES,
     GOLD_PRODUCT_SALES_DAILY,
     SILVER_EVENTS,
     SILVER_QUARANTINE,
     Table,
 )
+from salesinsights.kafka_io import read_topic
+from salesinsights.quality import frames
+from salesinsights.quality import suites as S
+from salesinsights.quality.from_rules import LATEST_EVENT_TIME
+from salesinsights.rules import FUTURE_TOLERANCE
+from salesinsights.settings import Settings
 
 # The event date in a raw record's JSON, as the producer writes it: "event_time":"2019-10-01 00:00:07 UTC".
 _EVENT_DAY_IN_JSON = r'"event_time":\s*"(?P<day>\d{4}-\d{2}-\d{2})'
@@ -71,7 +71,7 @@ def open_table(settings: Settings, table: Table) -> DeltaTable | None:
 
 
 def empty_frame(table: Table) -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype="object") for name in table.schema.fieldNames()})
+    return pd.DataFrame({name: pd.Series(dtype="object") for name in table.column_names})
 
 
 def partition_frame(delta: DeltaTable | None, table: Table, column: str, value: str) -> pd.DataFrame:

@@ -16,12 +16,19 @@ from typing import Any
 
 import pandas as pd
 
+from salesinsights.catalog import COUNTED_EVENT_TYPES, Table
 from salesinsights.quality.from_rules import converts_column, text_column
-from salesinsights.quality.suites import GOLD_MEASURES, QUARANTINE_REASONS, schema_column_types, type_text
-from salesinsights.rules import TEXT_PATTERNS, Stage, parse_value, violations
+from salesinsights.quality.suites import GOLD_MEASURES, schema_column_types, type_text
+from salesinsights.rules import (
+    MISSING_EVENT_ID,
+    NOT_AN_EVENT_RECORD,
+    QUARANTINE_REASONS,
+    TEXT_PATTERNS,
+    Stage,
+    parse_value,
+    violations,
+)
 from salesinsights.schema import EVENT_FIELDS, EVENT_ID, EVENT_TIME_LIMIT, SOURCE_FILE, SOURCE_LINE, FieldKind
-from salesinsights.spark.events import MISSING_EVENT_ID, NOT_AN_EVENT_RECORD
-from salesinsights.spark.tables import Table
 
 _FORMS = {kind: re.compile(pattern) for kind, pattern in TEXT_PATTERNS.items()}
 MISSING_COLUMN = "(missing)"
@@ -151,13 +158,12 @@ def cents(amounts: pd.Series) -> pd.Series:
 
 
 def _silver_measures(silver: pd.DataFrame) -> pd.DataFrame:
-    kinds = {"units": "purchase", "views": "view", "carts": "cart", "removals": "remove_from_cart"}
+    kinds = {"units": "purchase", **COUNTED_EVENT_TYPES}
     measures = pd.DataFrame({"product_id": silver["product_id"].astype("int64")})
     purchase = silver["event_type"] == "purchase"
     measures["revenue_cents"] = cents(silver["price"]).where(purchase, 0)
     for measure, event_type in kinds.items():
         measures[measure] = (silver["event_type"] == event_type).astype("int64")
-    measures["purchases"] = measures["units"]
     return measures.groupby("product_id").sum()
 
 

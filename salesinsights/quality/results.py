@@ -10,32 +10,17 @@ import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
+from salesinsights.catalog import AUDIT_DQ_RESULTS
+from salesinsights.lake import arrow_schema
 from salesinsights.quality.expect import CRITICAL
 from salesinsights.quality.outcomes import DayReport, ExpectationOutcome
 from salesinsights.settings import Settings
 
-DQ_RESULTS_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("day", pa.date32()),
-        ("suite", pa.string()),
-        ("table", pa.string()),
-        ("expectation_type", pa.string()),
-        ("column", pa.string()),
-        ("success", pa.bool_()),
-        ("severity", pa.string()),
-        ("rule", pa.string()),
-        ("description", pa.string()),
-        ("observed_value", pa.string()),
-        ("unexpected_count", pa.int64()),
-        ("element_count", pa.int64()),
-        ("validated_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
+DQ_RESULTS_SCHEMA = arrow_schema(AUDIT_DQ_RESULTS)
 
 
 def results_path(settings: Settings) -> str:
-    return settings.table_path("audit", "dq_results")
+    return AUDIT_DQ_RESULTS.path(settings)
 
 
 def _literal(text: str) -> str:

@@ -16,21 +16,22 @@ import great_expectations as gx
 from great_expectations import expectations as gxe
 from great_expectations.expectations import Expectation
 
-from salesinsights.clv.tables import GOLD_CUSTOMER_LIFETIME_VALUE
-from salesinsights.quality.expect import CRITICAL, INFO, WARNING, expect
-from salesinsights.quality.from_rules import Layout, rule_expectations
-from salesinsights.rules import RULES
-from salesinsights.schema import CSV_COLUMNS, EVENT_ID, SOURCE_FILE, SOURCE_LINE
-from salesinsights.spark.events import MISSING_EVENT_ID, NOT_AN_EVENT_RECORD
-from salesinsights.spark.tables import (
+from salesinsights.catalog import (
     AUDIT_STREAM_BATCHES,
     BRONZE_EVENTS,
+    DAILY_MEASURES,
+    GOLD_CUSTOMER_LIFETIME_VALUE,
     GOLD_PRODUCT_SALES,
     GOLD_PRODUCT_SALES_DAILY,
     SILVER_EVENTS,
     SILVER_QUARANTINE,
     Table,
 )
+from salesinsights.quality.expect import CRITICAL, INFO, WARNING, expect
+from salesinsights.quality.from_rules import Layout, rule_expectations
+from salesinsights.rules import MISSING_EVENT_ID, NOT_AN_EVENT_RECORD, QUARANTINE_REASONS
+from salesinsights.schema import CSV_COLUMNS, EVENT_ID, SOURCE_FILE, SOURCE_LINE
+from salesinsights.spark.tables import spark_schema
 
 # Suite parameters (besides from_rules.LATEST_EVENT_TIME).
 MIN_ROWS, MAX_ROWS = "min_rows", "max_rows"  # from the previous day's row count and ROW_COUNT_CHANGE
@@ -42,8 +43,8 @@ ROW_COUNT_CHANGE = (0.25, 4.0)
 # Above this share of a day's records in quarantine, the source has changed or broken: hold the day back.
 QUARANTINE_SHARE_MAX = 0.01
 
-QUARANTINE_REASONS = (*dict.fromkeys(rule.reason for rule in RULES), NOT_AN_EVENT_RECORD, MISSING_EVENT_ID)
-GOLD_MEASURES = ("revenue_cents", "units", "views", "carts", "removals", "purchases")
+# The daily measures as the reconciliation compares them: money in whole cents.
+GOLD_MEASURES = tuple("revenue_cents" if measure == "revenue" else measure for measure in DAILY_MEASURES)
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ def _gold_daily() -> list[Expectation]:
         ),
         *rule_expectations(Layout.TYPED, ["product_id"], CRITICAL),
         _unique("event_date", "product_id"),
-        *_non_negative("revenue", "units", "views", "carts", "removals", "purchases"),
+        *_non_negative(*DAILY_MEASURES),
         expect(
             gxe.ExpectColumnPairValuesToBeEqual,
             CRITICAL,
@@ -388,7 +389,9 @@ def _clv() -> list[Expectation]:
 
 def schema_column_types(table: Table) -> list[str]:
     """`name: type` per column, in the Delta schema's JSON form (Delta's and Spark's are the same)."""
-    return [f"{field['name']}: {type_text(field['type'])}" for field in table.schema.jsonValue()["fields"]]
+    return [
+        f"{field['name']}: {type_text(field['type'])}" for field in spark_schema(table).jsonValue()["fields"]
+    ]
 
 
 def type_text(delta_type: object) -> str:

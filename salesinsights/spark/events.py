@@ -7,7 +7,15 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from salesinsights.rules import FUTURE_TOLERANCE, RULES, TEXT_PATTERNS, Check, Rule
+from salesinsights.rules import (
+    FUTURE_TOLERANCE,
+    MISSING_EVENT_ID,
+    NOT_AN_EVENT_RECORD,
+    RULES,
+    TEXT_PATTERNS,
+    Check,
+    Rule,
+)
 from salesinsights.schema import (
     EVENT_FIELDS,
     EVENT_ID,
@@ -37,9 +45,6 @@ SILVER_TYPES: dict[FieldKind, T.DataType] = {
     FieldKind.TEXT: T.StringType(),
 }
 _LIMIT = f"_{EVENT_TIME_LIMIT}"
-# Faults of the Kafka record itself, before any field rule can apply.
-NOT_AN_EVENT_RECORD = "not_an_event_record"
-MISSING_EVENT_ID = "missing_event_id"
 
 
 def _text(name: str) -> Column:

@@ -23,7 +23,7 @@ from salesinsights.schema import EVENT_ID
 from salesinsights.settings import Settings
 from salesinsights.spark.events import parse_records
 from salesinsights.spark.kafka_source import raw_records, spark_duration
-from salesinsights.spark.tables import MONEY
+from salesinsights.spark.tables import SPARK_MONEY
 
 LIVE_QUERY_NAME = "live_sales"
 LIVE_POOL = "live"
@@ -46,7 +46,9 @@ def live_window_totals(parsed: DataFrame, window: str, lateness: str) -> DataFra
             F.col("window.start").alias("window_start"),
             F.col("window.end").alias("window_end"),
             F.aggregate(
-                bought["price"], F.lit(0).cast(MONEY), lambda total, price: (total + price).cast(MONEY)
+                bought["price"],
+                F.lit(0).cast(SPARK_MONEY),
+                lambda total, price: (total + price).cast(SPARK_MONEY),
             ).alias("revenue"),
             F.size(bought).alias("units"),
             F.array_sort(F.array_distinct(bought["user_id"])).alias("buyer_ids"),

@@ -15,8 +15,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from salesinsights.catalog import Table
 from salesinsights.settings import Settings
-from salesinsights.spark.tables import Table
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from salesinsights.catalog import ARRIVED_LATE, COUNTED_EVENT_TYPES, SILVER_EVENTS
 from salesinsights.schema import EVENT_ID
-from salesinsights.spark.tables import ARRIVED_LATE, MONEY, SILVER_EVENTS
+from salesinsights.spark.tables import SPARK_MONEY
 
 
 def bronze_rows(records: DataFrame, ingested_at: datetime) -> DataFrame:
@@ -54,7 +55,7 @@ def valid_events(parsed: DataFrame, ingested_at: datetime, watermark: datetime |
     return parsed.where(F.size("reasons") == 0).select(
         *[
             F.to_date("event_time").alias(name) if name == "event_date" else F.col(name)
-            for name in SILVER_EVENTS.schema.fieldNames()
+            for name in SILVER_EVENTS.column_names
             if name not in ("ingested_at", ARRIVED_LATE)
         ],
         F.lit(ingested_at).alias("ingested_at"),
@@ -110,7 +111,7 @@ def window_sales(events: DataFrame, window: str) -> DataFrame:
     return (
         windowed.groupBy("product_id", "window")
         .agg(
-            F.sum("price").cast(MONEY).alias("revenue"),
+            F.sum("price").cast(SPARK_MONEY).alias("revenue"),
             F.count(F.lit(1)).alias("units"),
             F.array_sort(F.collect_set("user_id")).alias("buyer_ids"),
         )
@@ -135,10 +136,7 @@ def daily_product_sales(events: DataFrame) -> DataFrame:
     """gold.product_sales_daily rows over silver's rows: every event, late or not."""
     is_purchase = F.col("event_type") == "purchase"
     return events.groupBy("event_date", "product_id").agg(
-        F.coalesce(F.sum(F.when(is_purchase, F.col("price"))), F.lit(0)).cast(MONEY).alias("revenue"),
+        F.coalesce(F.sum(F.when(is_purchase, F.col("price"))), F.lit(0)).cast(SPARK_MONEY).alias("revenue"),
         _count_type("purchase").alias("units"),
-        _count_type("view").alias("views"),
-        _count_type("cart").alias("carts"),
-        _count_type("remove_from_cart").alias("removals"),
-        _count_type("purchase").alias("purchases"),
+        *[_count_type(event_type).alias(measure) for measure, event_type in COUNTED_EVENT_TYPES.items()],
     )

@@ -31,14 +31,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from salesinsights.kafka_admin import ensure_topics, topic_partitions
-from salesinsights.schema import SOURCE_FILE
-from salesinsights.settings import Settings
-from salesinsights.spark import medallion
-from salesinsights.spark.delta_io import append_once, replace_partitions
-from salesinsights.spark.events import parse_records
-from salesinsights.spark.kafka_source import raw_records, spark_duration, starting_offsets
-from salesinsights.spark.tables import (
+from salesinsights.catalog import (
     ARRIVED_LATE,
     AUDIT_STREAM_BATCHES,
     BRONZE_EVENTS,
@@ -48,8 +41,15 @@ from salesinsights.spark.tables import (
     SILVER_EVENTS,
     SILVER_QUARANTINE,
     Table,
-    ensure_table,
 )
+from salesinsights.kafka_admin import ensure_topics, topic_partitions
+from salesinsights.schema import SOURCE_FILE
+from salesinsights.settings import Settings
+from salesinsights.spark import medallion
+from salesinsights.spark.delta_io import append_once, replace_partitions
+from salesinsights.spark.events import parse_records
+from salesinsights.spark.kafka_source import raw_records, spark_duration, starting_offsets
+from salesinsights.spark.tables import ensure_table, spark_schema
 from salesinsights.spark.watermark import PartitionWatermark
 
 log = logging.getLogger(__name__)
@@ -401,7 +401,7 @@ class MedallionBatchWriter:
                 {str(partition): list(span) for partition, span in sorted(offsets.items())}
             ),
         }
-        frame = self.spark.createDataFrame([row], AUDIT_STREAM_BATCHES.schema)
+        frame = self.spark.createDataFrame([row], spark_schema(AUDIT_STREAM_BATCHES))
         append_once(frame, self.paths[AUDIT_STREAM_BATCHES], f"{self.query_id}:audit", batch_id)
 
 

@@ -10,17 +10,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from salesinsights.kafka_io import read_topic
-from salesinsights.lake import read_table
-from salesinsights.schema import SOURCE_FILE, SOURCE_LINE
-from salesinsights.settings import Settings
-from salesinsights.spark.tables import (
+from salesinsights.catalog import (
     BRONZE_EVENTS,
     GOLD_PRODUCT_SALES,
     GOLD_PRODUCT_SALES_DAILY,
     SILVER_EVENTS,
     SILVER_QUARANTINE,
 )
+from salesinsights.kafka_io import read_topic
+from salesinsights.lake import read_table
+from salesinsights.schema import SOURCE_FILE, SOURCE_LINE
+from salesinsights.settings import Settings
 from salesinsights.verify.ground_truth import Expected, expected_from_files
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from salesinsights.catalog import GOLD_CLV_STAGED, GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.clv.audit import CheckResult
-from salesinsights.clv.tables import GOLD_CLV_STAGED, GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.quality import frames
 from salesinsights.quality import suites as S
 from salesinsights.quality.day import ArchiveDay, delta_fields, open_table, partition_frame

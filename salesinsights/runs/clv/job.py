@@ -15,6 +15,7 @@ from uuid import uuid4
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from salesinsights.catalog import SILVER_EVENTS
 from salesinsights.clv.audit import CheckResult, audit_snapshot, results_json
 from salesinsights.clv.fit import FittedModels, fit_models
 from salesinsights.clv.progress import Progress
@@ -33,7 +34,6 @@ from salesinsights.clv.snapshot import (
 from salesinsights.clv.summary import customer_summary, purchase_occasions, purchases_until
 from salesinsights.runs.clv.gate import suite_checks, validate_clv_snapshot
 from salesinsights.settings import ClvSettings, Settings
-from salesinsights.spark.tables import SILVER_EVENTS
 
 
 @dataclass(frozen=True)
