@@ -53,13 +53,13 @@ generate: setup ## Write the synthetic five months as monthly CSV files (SCALE=0
 	$(PY) -m salesinsights.cli generate $(if $(SCALE),--scale $(SCALE))
 
 maintenance: setup ## Compact and vacuum the Delta tables now (what the nightly delta_maintenance DAG does)
-	$(PY) jobs/delta_maintenance.py
+	$(PY) -m salesinsights.cli maintenance
 
 clv: setup ## A nightly CLV run by hand on the latest silver data (AS_OF=YYYY-MM-DD, HORIZON=months)
-	$(PY) jobs/clv_nightly.py $(if $(AS_OF),--as-of $(AS_OF)) $(if $(HORIZON),--horizon-months $(HORIZON))
+	$(PY) -m salesinsights.cli clv $(if $(AS_OF),--as-of $(AS_OF)) $(if $(HORIZON),--horizon-months $(HORIZON))
 
 dq: setup ## Validate the newest complete day of the archive (DAY=YYYY-MM-DD); exits non-zero on failure
-	$(PY) jobs/data_quality.py $(if $(DAY),--day $(DAY))
+	$(PY) -m salesinsights.cli dq $(if $(DAY),--day $(DAY))
 
 expectations: setup ## Rewrite expectations/*.json from the rulebook and the suites' code
 	$(PY) -m salesinsights.quality.export

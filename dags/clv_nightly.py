@@ -40,27 +40,21 @@ DEFAULTS: ClvSettings = get_settings().clv
 
 def _run_step(step: str) -> None:
     # Imported here: the DAG file stays cheap to parse.
-    from salesinsights.runs.clv.cli import AUDIT_REJECTED
-    from salesinsights.runs.clv.nightly import clv_run_id, job_command, run_logged
+    from salesinsights.ops import run_job
+    from salesinsights.runs.clv.nightly import clv_run_id, step_arguments
 
     context = get_current_context()
     params = context["params"]
-    settings = get_settings()
     as_of = date.fromisoformat(params["as_of"]) if params.get("as_of") else None
-    command = job_command(
-        settings,
+    arguments = step_arguments(
         step,
         clv_run_id(str(context["run_id"])),
         as_of,
         int(params["horizon_months"]),
         float(params["discount_rate"]),
     )
-    status = run_logged(command, settings)
-    if status == AUDIT_REJECTED:
-        # Retrying cannot change the verdict on the same staged rows.
-        raise AirflowFailException("The audit rejected the run: it is not published (see the log above).")
-    if status != 0:
-        raise RuntimeError(f"jobs/clv_nightly.py --step {step} exited with status {status}")
+    # An audit that rejects the run fails without retries: retrying cannot change it on the same rows.
+    run_job(get_settings(), "clv_nightly.py", *arguments, verdict_error=AirflowFailException)
 
 
 @dag(

@@ -1,40 +1,9 @@
-"""Spark entry point: compact and vacuum the medallion's and the CLV's Delta tables without disturbing the
-stream.
+"""Entry point (also for spark-submit): compact and vacuum the Delta tables.
+See `salesinsights maintenance --help`."""
 
-.venv/bin/python jobs/delta_maintenance.py [--no-vacuum] [--table silver.events ...]
-"""
+import sys
 
-from __future__ import annotations
-
-import argparse
-import logging
-
-from salesinsights.catalog import CLV_TABLES, MEDALLION_TABLES
-from salesinsights.settings import get_settings
-from salesinsights.spark.maintenance import maintain
-from salesinsights.spark.session import build_spark
-
-MAINTAINED_TABLES = MEDALLION_TABLES + CLV_TABLES
-
-
-def main(argv: list[str] | None = None) -> int:
-    names = [table.qualified_name for table in MAINTAINED_TABLES]
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--table", action="append", choices=names, help="only these tables (default: all)")
-    parser.add_argument("--no-vacuum", action="store_true", help="compact only")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
-    spark = build_spark(settings, "salesinsights-maintenance")
-    try:
-        for table in MAINTAINED_TABLES:
-            if args.table is None or table.qualified_name in args.table:
-                result = maintain(spark, settings, table, vacuum=not args.no_vacuum)
-                print(result)
-    finally:
-        spark.stop()
-    return 0
-
+from salesinsights.runs.maintenance import main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -1,77 +1,8 @@
-"""Spark entry point: the streaming application, Kafka → Delta bronze/silver/gold, and live window totals
-to the gold topic. Two queries on one raw topic, one application (see salesinsights/spark/stream.py and
-live.py); when either fails, the application stops, and the platform's supervisor starts it again.
+"""Entry point (also for spark-submit): the streaming application. See `salesinsights stream run --help`."""
 
-Runs until SIGTERM/SIGINT, then lets the micro-batches in flight finish before it stops. One instance per data
-folder: a second start is refused (exit 75) while the first holds the lock.
-    spark-submit jobs/streaming_medallion.py       or       .venv/bin/python jobs/streaming_medallion.py
-"""
+import sys
 
-from __future__ import annotations
-
-import logging
-import signal
-import threading
-from pathlib import Path
-
-from pyspark.sql.streaming import StreamingQuery
-
-from salesinsights.locks import AlreadyRunningError, single_instance
-from salesinsights.settings import Settings, get_settings
-from salesinsights.spark.live import LIVE_QUERY_NAME, start_live_sales
-from salesinsights.spark.progress import write_health
-from salesinsights.spark.reset import STREAMING_LOCK
-from salesinsights.spark.session import build_spark
-from salesinsights.spark.stream import QUERY_NAME, start_medallion
-
-
-def report(queries: dict[str, StreamingQuery], run_dir: Path) -> None:
-    try:
-        write_health(queries, run_dir)
-    except (OSError, ValueError, TypeError):  # a health report must never stop the stream
-        logging.exception("could not write the health file")
-
-
-ALREADY_RUNNING = 75  # EX_TEMPFAIL
-
-
-def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
-    try:
-        with single_instance(settings.run_dir, STREAMING_LOCK):
-            run(settings)
-    except AlreadyRunningError as refused:
-        logging.error("not started: %s", refused)
-        raise SystemExit(ALREADY_RUNNING) from None
-
-
-def run(settings: Settings) -> None:
-    stop_requested = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop_requested.set())
-
-    spark = build_spark(settings, f"salesinsights-{QUERY_NAME}")
-    queries = {
-        # The archive query creates the tables; the live query needs none.
-        QUERY_NAME: start_medallion(spark, settings),
-        LIVE_QUERY_NAME: start_live_sales(spark, settings),
-    }
-    while any(query.isActive for query in queries.values()):
-        stop_requested.wait(1)
-        report(queries, settings.run_dir)
-        # Stopping, on request or because one query failed (the supervisor then restarts the whole
-        # application): each query once its micro-batch in flight is done.
-        if stop_requested.is_set() or not all(query.isActive for query in queries.values()):
-            for query in queries.values():
-                if query.isActive and not query.status["isTriggerActive"]:
-                    query.stop()
-    report(queries, settings.run_dir)
-    errors = [f"{name}: {query.exception()}" for name, query in queries.items() if query.exception()]
-    spark.stop()
-    if errors and not stop_requested.is_set():
-        raise SystemExit(f"streaming query failed: {'; '.join(errors)}")
-
+from salesinsights.runs.stream import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Callable
 from datetime import date
 
+from salesinsights.ops import job_parser
 from salesinsights.settings import get_settings
 
 
@@ -78,29 +81,41 @@ def _add_platform(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         one.add_argument("service", choices=NAMES)
 
 
+# The jobs, each with its own options (and its own --help): everything after the command's name goes to it.
+JOBS = {
+    "generate": ("salesinsights.runs.generate", "write the synthetic data set as monthly CSV files"),
+    "produce": ("salesinsights.producer.__main__", "the landing-folder producer (what the supervisor runs)"),
+    "clv": ("salesinsights.runs.clv.cli", "a nightly CLV run by hand: stage, audit, publish, report"),
+    "dq": ("salesinsights.runs.quality", "validate one event day with the Great Expectations suites"),
+    "maintenance": ("salesinsights.runs.maintenance", "compact and vacuum the Delta tables"),
+}
+STREAM_RUN = ("salesinsights.runs.stream", "the streaming application (what the supervisor runs)")
+
+
+def _run_job(module: str, argv: list[str]) -> int:
+    job: Callable[[list[str]], int] = importlib.import_module(module).main
+    return int(job(argv))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    # These two own their options (and their --help): everything after the command's name goes to them.
-    if argv and argv[0] == "generate":
-        from salesinsights.generator.cli import main as generate
-
-        return generate(argv[1:])
-    if argv and argv[0] == "clv":
-        from salesinsights.runs.clv.cli import main as clv
-
-        return clv(argv[1:])
-    parser = argparse.ArgumentParser(prog="salesinsights", description=__doc__)
+    if argv and argv[0] in JOBS:
+        return _run_job(JOBS[argv[0]][0], argv[1:])
+    if argv[:2] == ["stream", "run"]:
+        return _run_job(STREAM_RUN[0], argv[2:])
+    parser = job_parser("salesinsights", __doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("generate", help="write the synthetic data set as monthly CSV files (see --help)")
-    commands.add_parser("clv", help="a nightly CLV run by hand: stage, audit, publish, report (see --help)")
+    for name, (_, summary) in JOBS.items():
+        commands.add_parser(name, help=f"{summary} (see {name} --help)")
     drop = commands.add_parser("drop", help="drop the source slices of a date range into the landing folder")
     drop.add_argument("--from", dest="first", type=date.fromisoformat, required=True, help="first day")
     drop.add_argument("--to", dest="last", type=date.fromisoformat, required=True, help="last day, inclusive")
     drop.set_defaults(handler=_drop)
     topics = commands.add_parser("topics", help="create the Kafka topics, or grow their partitions")
     topics.set_defaults(handler=_topics)
-    stream = commands.add_parser("stream", help="the streaming medallion's checkpoint")
+    stream = commands.add_parser("stream", help="the streaming application: run it, reset its checkpoint")
     stream_commands = stream.add_subparsers(dest="stream_command", required=True)
+    stream_commands.add_parser("run", help=f"{STREAM_RUN[1]} (see stream run --help)")
     reset = stream_commands.add_parser(
         "reset",
         help="move the archive query's checkpoint aside (the application must be stopped); the next start "

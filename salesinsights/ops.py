@@ -1,11 +1,19 @@
-"""Running the project's scripts and jobs as child processes, the way the DAGs start them: never heavy work
-inside the scheduler's or a task runner's own process."""
+"""The contract every job keeps, and how the DAGs start jobs.
+
+A job is `main(argv: list[str] | None) -> int` (in `runs/`, or an engine's service), reachable from the one
+CLI (`salesinsights dq`, `… maintenance`, `… clv`, `… stream run`, …) and from a short entry point in
+`jobs/`, with `--help` and `--version`, ending with one of the `Exit` statuses. The DAGs run jobs as child
+processes — never heavy work inside the scheduler's or a task runner's own process — and map a failed
+verdict to a failure without retries, any other failure to a retry."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import subprocess
 import sys
+from enum import IntEnum
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from salesinsights.settings import Settings
@@ -13,8 +21,38 @@ from salesinsights.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def run_logged(command: list[str], cwd: Path, timeout_s: float | None = None) -> None:
-    """Runs the command, sending its output line by line to the log; raises if it fails."""
+class Exit(IntEnum):
+    OK = 0
+    CRASHED = 1  # an error of the job's own: worth a retry
+    USAGE = 2  # bad arguments (argparse's status)
+    # The data failed its checks (a critical expectation, the CLV audit): a retry on the same data cannot
+    # change the verdict.
+    FAILED_VERDICT = 3
+    ALREADY_RUNNING = 75  # EX_TEMPFAIL: another instance holds the data folder's lock
+
+
+class JobFailedError(RuntimeError):
+    """A job ended with a status other than OK (and other than a failed verdict, when that has its own)."""
+
+
+def package_version() -> str:
+    try:
+        return version("salesinsights")
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown"
+
+
+def job_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """The argument parser of a job: its description as help, and `--version`."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    return parser
+
+
+def run_logged(command: list[str], cwd: Path, timeout_s: float | None = None) -> int:
+    """Runs the command, sending its output line by line to the log; its exit status."""
     log.info("running: %s", " ".join(command))
     with subprocess.Popen(
         command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
@@ -22,11 +60,22 @@ def run_logged(command: list[str], cwd: Path, timeout_s: float | None = None) ->
         assert process.stdout is not None
         for line in process.stdout:
             log.info("%s", line.rstrip())
-        code = process.wait(timeout=timeout_s)
-    if code != 0:
-        raise RuntimeError(f"{command[0]} exited with status {code}")
+        return process.wait(timeout=timeout_s)
 
 
-def run_job(settings: Settings, job: str, *arguments: str, timeout_s: float | None = None) -> None:
-    """A Spark entry point of jobs/ in the project's Python (which has pyspark and the package)."""
-    run_logged([sys.executable, str(settings.home / "jobs" / job), *arguments], settings.home, timeout_s)
+def run_job(
+    settings: Settings,
+    job: str,
+    *arguments: str,
+    verdict_error: type[Exception] = JobFailedError,
+    timeout_s: float | None = None,
+) -> None:
+    """Runs the entry point jobs/<job> in the project's Python (which has pyspark and the package). Raises
+    `verdict_error` (a DAG passes Airflow's fail-without-retry exception) when it exits FAILED_VERDICT, and
+    JobFailedError when it exits otherwise than OK."""
+    command = [sys.executable, str(settings.home / "jobs" / job), *arguments]
+    status = run_logged(command, settings.home, timeout_s)
+    if status == Exit.FAILED_VERDICT:
+        raise verdict_error(f"jobs/{job}: the data failed its checks (see the log above); not retried")
+    if status != Exit.OK:
+        raise JobFailedError(f"jobs/{job} {' '.join(arguments)} exited with status {status}")

@@ -11,8 +11,7 @@ import pytest
 
 from salesinsights.clv.snapshot import check_run_id
 from salesinsights.runs.clv.cli import _arguments
-from salesinsights.runs.clv.nightly import clv_run_id, job_command
-from salesinsights.settings import Settings
+from salesinsights.runs.clv.nightly import clv_run_id, step_arguments
 from tests.support import REPO, parsed_dags
 
 
@@ -42,24 +41,22 @@ def test_dag_parameters_are_in_the_trigger_form(clv_dag: Any) -> None:
         assert params.get_param(name).description
 
 
-def test_job_command_of_a_step() -> None:
-    settings = Settings(home=REPO)
+def test_the_arguments_of_a_step() -> None:
     run_id = clv_run_id("scheduled__2026-01-02T02:00:00+00:00")
     assert run_id == clv_run_id("scheduled__2026-01-02T02:00:00+00:00") != clv_run_id("manual__x")
     assert check_run_id(run_id) == run_id
-    command = job_command(settings, "audit", run_id, date(2020, 2, 29), 6, 0.02)
-    assert command[1] == str(REPO / "jobs" / "clv_nightly.py")
-    assert command[2:] == [
+    arguments = step_arguments("audit", run_id, date(2020, 2, 29), 6, 0.02)
+    assert arguments == [
         "--step=audit",
         f"--run-id={run_id}",
         "--horizon-months=6",
         "--discount-rate=0.02",
         "--as-of=2020-02-29",
     ]
-    args, clv = _arguments(command[2:])
+    args, clv = _arguments(arguments)
     assert (args.step, args.run_id, args.as_of) == ("audit", run_id, date(2020, 2, 29))
     assert (clv.horizon_months, clv.monthly_discount_rate) == (6, 0.02)
-    assert "--as-of" not in " ".join(job_command(settings, "stage", run_id, None, 12, 0.01))
+    assert "--as-of" not in " ".join(step_arguments("stage", run_id, None, 12, 0.01))
 
 
 @pytest.mark.parametrize(

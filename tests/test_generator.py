@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 from salesinsights.generator import generate_lines, write_dataset
-from salesinsights.generator.cli import main as generate_cli
 from salesinsights.generator.profile import MONTHLY_EVENTS
 from salesinsights.generator.volumes import daily_events
 from salesinsights.rules import Stage, violations
+from salesinsights.runs.generate import main as generate_cli
 from salesinsights.schema import CSV_COLUMNS, CSV_HEADER, EVENT_TIME_FORMAT
 from tests.real_sample import (
     FIRST_BLOCK_ROWS,

@@ -29,8 +29,10 @@ from salesinsights.catalog import (
     Table,
 )
 from salesinsights.lake import arrow_schema
+from salesinsights.ops import Exit
 from salesinsights.quality import suites as S
-from salesinsights.quality.results import critical_failures, read_results
+from salesinsights.quality.expect import CRITICAL
+from salesinsights.quality.results import read_results
 from salesinsights.quality.validate import validate_day
 from salesinsights.runs.clv.gate import validate_clv_snapshot
 from salesinsights.settings import Settings
@@ -127,14 +129,16 @@ def test_a_critical_defect_fails_the_job_naming_the_expectation(lake: Settings, 
         timeout=600,
     )
 
-    assert job.returncode == 1, job.stderr
+    assert job.returncode == Exit.FAILED_VERDICT, job.stderr
     assert f"data quality of {day} FAILED: silver.events[price_out_of_range]" in job.stderr
     assert (
         "FAILED silver.events: expect_column_values_to_be_between(price) [price_out_of_range]" in job.stdout
     )
-    assert {(outcome.suite, outcome.rule) for outcome in critical_failures(settings, "run-bad")} == {
-        (S.SILVER, "price_out_of_range")
+    stored = read_results(settings, "run-bad").to_pylist()
+    failed = {
+        (row["suite"], row["rule"]) for row in stored if row["severity"] == CRITICAL and not row["success"]
     }
+    assert failed == {(S.SILVER, "price_out_of_range")}
 
 
 def test_clv_gate_passes_a_good_staged_run_and_stops_a_bad_one(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from deltalake.exceptions import TableNotFoundError
 
 from salesinsights.catalog import SILVER_EVENTS
 from salesinsights.lake import read_table
+from salesinsights.ops import Exit
 from salesinsights.platform.airflow_api import AirflowApi
 from salesinsights.platform.health import dashboard as dashboard_probe
 from salesinsights.platform.health import status_file
@@ -55,7 +56,6 @@ REAL_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "real_sa
 # the first hours of 2019-10-01 before them, November and January after them.
 SAMPLE_BEFORE = "events_sample_2.csv.gz"
 SAMPLES_AFTER = ("events_sample_3.csv.gz", "events_sample_4.csv.gz")
-ALREADY_RUNNING = 75
 DASHBOARD_BACK_WITHIN_S = 30
 RECOVERY_TIMEOUT_S = 900
 
@@ -278,7 +278,7 @@ class Chaos:
         ):
             began = time.monotonic()
             second = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-            if second.returncode != ALREADY_RUNNING or "already running" not in second.stderr:
+            if second.returncode != Exit.ALREADY_RUNNING or "already running" not in second.stderr:
                 raise ChaosError(
                     f"a second {service} was not refused: exit {second.returncode}\n{second.stderr}"
                 )

@@ -1,16 +1,17 @@
-"""`python -m salesinsights.producer`: run the landing-folder producer until SIGTERM. One per data folder: a
-second start is refused (exit 75) while the first holds the lock."""
+"""`salesinsights produce` (`python -m salesinsights.producer`, what the supervisor runs): the landing-
+folder producer, until SIGTERM. One per data folder: a second start is refused (exit 75) while the first
+holds the lock."""
 
 import logging
 
 from salesinsights.locks import AlreadyRunningError, single_instance
+from salesinsights.ops import Exit, job_parser
 from salesinsights.producer.service import BrokerUnavailableError, LandingProducer, stop_requested_by_signals
 from salesinsights.settings import get_settings
 
-ALREADY_RUNNING = 75  # EX_TEMPFAIL
 
-
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    job_parser("salesinsights produce", __doc__).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     stopping = stop_requested_by_signals()
@@ -20,10 +21,10 @@ def main() -> int:
             producer.run()
     except AlreadyRunningError as refused:
         logging.error("not started: %s", refused)
-        return ALREADY_RUNNING
+        return Exit.ALREADY_RUNNING
     except BrokerUnavailableError:
         logging.info("stopped while waiting for the broker")
-    return 0
+    return Exit.OK
 
 
 if __name__ == "__main__":

@@ -12,8 +12,7 @@ from deltalake.exceptions import TableNotFoundError
 
 from salesinsights.catalog import AUDIT_DQ_RESULTS
 from salesinsights.lake import arrow_schema
-from salesinsights.quality.expect import CRITICAL
-from salesinsights.quality.outcomes import DayReport, ExpectationOutcome
+from salesinsights.quality.outcomes import DayReport
 from salesinsights.settings import Settings
 
 DQ_RESULTS_SCHEMA = arrow_schema(AUDIT_DQ_RESULTS)
@@ -75,13 +74,3 @@ def read_results(settings: Settings, run_id: str | None = None) -> pa.Table:
         return DQ_RESULTS_SCHEMA.empty_table()
     filters = [("run_id", "=", run_id)] if run_id is not None else None
     return table.to_pyarrow_table(filters=filters)
-
-
-def critical_failures(settings: Settings, run_id: str) -> list[ExpectationOutcome]:
-    """The failed critical expectations of a run, as stored."""
-    fields = ExpectationOutcome.__dataclass_fields__
-    return [
-        ExpectationOutcome(**{name: value for name, value in row.items() if name in fields})
-        for row in read_results(settings, run_id).to_pylist()
-        if row["severity"] == CRITICAL and not row["success"]
-    ]

@@ -1,5 +1,6 @@
 """`salesinsights clv`: a nightly CLV run by hand (stage, audit, publish, report), or one step of it as the
-clv_nightly DAG runs them. Exit status 3 when the audit rejects the run (it is then not published)."""
+clv_nightly DAG runs them. Exits 3 (a failed verdict) when the audit rejects the run: it is then not
+published."""
 
 from __future__ import annotations
 
@@ -10,16 +11,15 @@ from typing import get_args
 
 from pydantic import ValidationError
 
+from salesinsights.ops import Exit, job_parser
 from salesinsights.settings import ClvSettings, TimeUnit, get_settings
 
 STEPS = ("stage", "audit", "publish", "report")
-# Not 2, which argparse uses for bad arguments.
-AUDIT_REJECTED = 3
 
 
 def _arguments(argv: list[str] | None) -> tuple[argparse.Namespace, ClvSettings]:
     defaults = get_settings().clv
-    parser = argparse.ArgumentParser(prog="salesinsights clv", description=__doc__)
+    parser = job_parser("salesinsights clv", __doc__)
     parser.add_argument(
         "--as-of",
         type=date.fromisoformat,
@@ -78,14 +78,14 @@ def main(argv: list[str] | None = None) -> int:
             result.passed for result in audit_run(spark, settings, run_id, progress)
         ):
             progress.note(f"run {run_id} rejected by its audit: not published")
-            return AUDIT_REJECTED
+            return Exit.FAILED_VERDICT
         if "publish" in steps:
             publish_run(spark, settings, run_id, progress)
         if "report" in steps:
             report_run(spark, settings, run_id, clv, progress)
     finally:
         spark.stop()
-    return 0
+    return Exit.OK
 
 
 if __name__ == "__main__":

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from salesinsights.generator.generate import write_dataset
 from salesinsights.generator.volumes import events_between
+from salesinsights.ops import Exit, job_parser
 from salesinsights.settings import get_settings
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     settings = get_settings()
     source = settings.source
-    parser = argparse.ArgumentParser(prog="salesinsights generate", description=__doc__)
+    parser = job_parser("salesinsights generate", __doc__)
     parser.add_argument("--out", type=Path, default=settings.data / "source", help="output folder")
     parser.add_argument("--seed", type=int, default=source.seed)
     parser.add_argument(
@@ -40,4 +41,4 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - began
     files = f"{len(paths)} file{'s' if len(paths) != 1 else ''}"
     print(f"wrote {rows:,} rows in {files} to {args.out} in {seconds:.1f} s")
-    return 0
+    return Exit.OK
