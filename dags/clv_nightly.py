@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from salesinsights.airflow_notifier import FailureNotifier
 from salesinsights.settings import ClvSettings, get_settings
 
 DEFAULTS: ClvSettings = get_settings().clv
@@ -69,6 +70,7 @@ def _run_step(step: str) -> None:
     tags=["salesinsights", "gold", "clv"],
     default_args={
         "owner": "salesinsights",
+        "on_failure_callback": [FailureNotifier()],
         # Every step is idempotent for its run, so a retry is safe.
         "retries": 1,
         "retry_delay": timedelta(minutes=5),

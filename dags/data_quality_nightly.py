@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from salesinsights.airflow_notifier import FailureNotifier
+
 log = logging.getLogger(__name__)
 
 
@@ -32,7 +34,12 @@ log = logging.getLogger(__name__)
     catchup=False,
     max_active_runs=1,
     tags=["salesinsights", "quality"],
-    default_args={"owner": "salesinsights", "retries": 1, "retry_delay": timedelta(minutes=10)},
+    default_args={
+        "owner": "salesinsights",
+        "on_failure_callback": [FailureNotifier()],
+        "retries": 1,
+        "retry_delay": timedelta(minutes=10),
+    },
 )
 def data_quality_nightly() -> None:
     @task(execution_timeout=timedelta(hours=1))

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
 
+from salesinsights.airflow_notifier import FailureNotifier
+
 
 @dag(
     dag_id="delta_maintenance",
@@ -24,7 +26,12 @@ from airflow.sdk import dag, task
     catchup=False,
     max_active_runs=1,
     tags=["salesinsights", "maintenance"],
-    default_args={"owner": "salesinsights", "retries": 1, "retry_delay": timedelta(minutes=10)},
+    default_args={
+        "owner": "salesinsights",
+        "on_failure_callback": [FailureNotifier()],
+        "retries": 1,
+        "retry_delay": timedelta(minutes=10),
+    },
 )
 def delta_maintenance() -> None:
     @task(execution_timeout=timedelta(hours=2))

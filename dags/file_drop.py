@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from salesinsights.airflow_notifier import FailureNotifier
+
 if TYPE_CHECKING:
     from salesinsights.landing import DropResult
 
@@ -82,6 +84,7 @@ def _replay_range(params: dict[str, Any]) -> tuple[date, date] | None:
     tags=["salesinsights", "ingest"],
     default_args={
         "owner": "salesinsights",
+        "on_failure_callback": [FailureNotifier()],
         # Dropping is idempotent, so retrying is safe; a short delay keeps up with the one-minute schedule.
         "retries": 2,
         "retry_delay": timedelta(seconds=15),

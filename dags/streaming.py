@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
 
+from salesinsights.airflow_notifier import FailureNotifier
+
 log = logging.getLogger(__name__)
 
 
@@ -32,7 +34,12 @@ log = logging.getLogger(__name__)
     catchup=False,
     max_active_runs=1,
     tags=["salesinsights", "streaming"],
-    default_args={"owner": "salesinsights", "retries": 0, "execution_timeout": timedelta(minutes=5)},
+    default_args={
+        "owner": "salesinsights",
+        "on_failure_callback": [FailureNotifier()],
+        "retries": 0,
+        "execution_timeout": timedelta(minutes=5),
+    },
 )
 def streaming() -> None:
     @task

@@ -193,6 +193,23 @@ class ClvSettings(BaseModel):
         return DAYS_PER_MONTH / self.unit_days
 
 
+class AlertSettings(BaseModel):
+    """Where a failed Airflow task is reported (every DAG's failure notifier): a log file by default, or
+    mail (SMTP) or a webhook (a JSON POST, e.g. a chat's incoming webhook)."""
+
+    target: Literal["log", "smtp", "webhook"] = "log"
+    # Empty: data/logs/failures.log.
+    log_file: Path | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_sender: str = "salesinsights@localhost"
+    smtp_recipients: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_url: str = ""
+    timeout: timedelta = timedelta(seconds=10)
+
+    _split_recipients = field_validator("smtp_recipients", mode="before")(_split_path_list)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -214,6 +231,7 @@ class Settings(BaseSettings):
     services: ServiceSettings = ServiceSettings()
     supervisor: SupervisorSettings = SupervisorSettings()
     clv: ClvSettings = ClvSettings()
+    alerts: AlertSettings = AlertSettings()
 
     @property
     def data(self) -> Path:

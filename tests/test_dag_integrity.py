@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from salesinsights.airflow_notifier import FailureNotifier
 from tests.support import REPO, parsed_dags
 
 DAGS_FOLDER = REPO / "dags"
@@ -50,6 +51,16 @@ def test_dags_are_documented_owned_tagged_and_scheduled(dag_bag: Any) -> None:
         if dag.schedule is None and MANUAL_TAG not in dag.tags:
             problems.append(f"{dag_id}: no schedule (tag it '{MANUAL_TAG}' if it is manual-only)")
     assert not problems, "\n".join(problems)
+
+
+def test_every_task_notifies_its_failure(dag_bag: Any) -> None:
+    silent = [
+        f"{dag_id}.{task.task_id}"
+        for dag_id, dag in sorted(dag_bag.dags.items())
+        for task in dag.tasks
+        if not any(isinstance(callback, FailureNotifier) for callback in task.on_failure_callback or [])
+    ]
+    assert not silent, f"tasks without the failure notifier: {silent}"
 
 
 def test_no_cycles(dag_bag: Any) -> None:
