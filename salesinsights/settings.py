@@ -129,6 +129,9 @@ class ServiceSettings(BaseModel):
     dashboard_live_lookback: timedelta = timedelta(hours=1)
     # Empty: SQLite in the Airflow home. A postgresql+psycopg2:// URL selects Postgres.
     airflow_database_url: str = ""
+    # The airflow_db_clean DAG purges Airflow's metadata (runs, task instances, logs of events, XComs) older
+    # than this: two every-minute DAGs add about 2,880 runs a day.
+    airflow_metadata_retention: timedelta = Field(default=timedelta(days=14), ge=timedelta(hours=1))
 
     def url(self, port: int) -> str:
         """The URL that reaches one of the platform's services on `port`: on the loopback address when they

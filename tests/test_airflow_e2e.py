@@ -13,13 +13,15 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
 import pytest
 
+from salesinsights.platform.airflow_env import db_clean_arguments
 from salesinsights.schema import CSV_HEADER
+from salesinsights.settings import ServiceSettings, Settings
 from tests.support import REPO
 
 pytestmark = pytest.mark.e2e
@@ -97,7 +99,6 @@ def _read_csv(path: Path) -> tuple[str, int]:
 
 def _expected_rows(env: dict[str, str], start: datetime, end: datetime) -> int:
     """Rows of one slice straight from the source, with the same settings as the Airflow task."""
-    from salesinsights.settings import Settings
     from salesinsights.sources import slice_lines
 
     with contextlib.chdir(REPO), mock.patch.dict(os.environ, env, clear=True):
@@ -142,6 +143,17 @@ def test_scheduled_runs_drop_one_slice_each_then_skip(platform_dir: Path) -> Non
     last = airflow("dags", "test", "file_drop", "2026-01-01T00:02:00+00:00")
     assert "source is exhausted" in _output(last)
     assert sorted(_landed(platform_dir)) == [FIRST_SLICE, second_slice]
+
+    # airflow_db_clean's command, with everything older than now past the retention: the runs go (Airflow
+    # would keep a DAG's newest scheduled run; these are manual), the DAG itself stays (list-runs knows it).
+    def runs() -> list[dict[str, str]]:
+        listed = airflow("dags", "list-runs", "file_drop", "-o", "json").stdout.splitlines()
+        return list(json.loads(next(line for line in reversed(listed) if line.startswith("["))))
+
+    assert len(runs()) == 3
+    retention = Settings(services=ServiceSettings(airflow_metadata_retention=timedelta(hours=1)))
+    airflow(*db_clean_arguments(retention, datetime.now(UTC) + timedelta(hours=1)))
+    assert runs() == []
 
 
 def test_replay_drops_exactly_the_requested_days(platform_dir: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from salesinsights.settings import Settings, get_settings
@@ -67,6 +68,40 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,
     }
+
+
+# What grows with every run. Not the DAGs themselves (`dag`, `dag_version`): a DAG that has not been parsed
+# for a while would lose its pause state and its history's versions.
+CLEANED_METADATA = (
+    "dag_run",
+    "task_instance",
+    "task_instance_history",
+    "task_reschedule",
+    "xcom",
+    "log",
+    "job",
+    "callback",
+    "trigger",
+    "asset_event",
+    "import_error",
+)
+
+
+def db_clean_arguments(settings: Settings, now: datetime) -> list[str]:
+    """`airflow db clean` of the run metadata older than the retention (Airflow keeps each DAG's newest
+    scheduled run)."""
+    before = now - settings.services.airflow_metadata_retention
+    tables = ",".join(CLEANED_METADATA)
+    return [
+        "db",
+        "clean",
+        "--clean-before-timestamp",
+        before.isoformat(),
+        "--tables",
+        tables,
+        "--skip-archive",
+        "--yes",
+    ]
 
 
 def shell_exports(settings: Settings) -> str:

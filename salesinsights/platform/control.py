@@ -21,7 +21,7 @@ from salesinsights.platform.supervisor import Supervisor, SupervisorNotRunningEr
 from salesinsights.settings import Settings
 
 # DAGs that `make up` unpauses; every other DAG stays paused until someone unpauses it.
-UNPAUSED_DAGS = ["file_drop", "streaming", "delta_maintenance"]
+UNPAUSED_DAGS = ["file_drop", "streaming", "delta_maintenance", "airflow_db_clean"]
 # How long `make up` waits for each service to be healthy.
 START_TIMEOUT_S = {"kafka": 120, "producer": 60, "streaming": 300, "dashboard": 60, "airflow": 240}
 
