@@ -12,10 +12,21 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 
 import pandas as pd
+import pytest
+
+from salesinsights.clv.models import BgNbdParams, GammaGammaParams
 
 CALIBRATION_END = date(1997, 9, 30)
 CUSTOMERS = 2357
 REPEAT_CUSTOMERS = 946
+# The published fits on that summary (Fader, Hardie & Lee 2005; Fader & Hardie's Gamma-Gamma note).
+PUBLISHED_BGNBD = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
+PUBLISHED_GAMMA_GAMMA = GammaGammaParams(p=6.25, q=3.74, gamma=15.44)
+
+
+def assert_within_one_percent(fitted: object, published: object) -> None:
+    for name, value in vars(published).items():
+        assert getattr(fitted, name) == pytest.approx(value, rel=0.01), name
 
 
 def _dataset(name: str) -> Traversable:

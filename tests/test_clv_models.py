@@ -9,8 +9,6 @@ import pytest
 
 from salesinsights.clv.fit import calibration_table
 from salesinsights.clv.models import (
-    BgNbdParams,
-    GammaGammaParams,
     bgnbd_log_likelihood,
     fit_bgnbd,
     fit_gamma_gamma,
@@ -25,12 +23,11 @@ from salesinsights.clv.predict import (
 from salesinsights.clv.scoring import score
 from salesinsights.settings import ClvSettings
 from tests import cdnow
+from tests.cdnow import PUBLISHED_BGNBD, PUBLISHED_GAMMA_GAMMA, assert_within_one_percent
 
 # Fader, Hardie & Lee (2005): BG/NBD in "Counting your customers the easy way" (table 1 and the text),
 # Gamma-Gamma in "RFM and CLV" (the 946 customers with repeat purchases in the 39 calibration weeks).
-PUBLISHED_BGNBD = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
 PUBLISHED_LOG_LIKELIHOOD = -9582.4
-PUBLISHED_GAMMA_GAMMA = GammaGammaParams(p=6.25, q=3.74, gamma=15.44)
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +38,6 @@ def summary() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def repeaters(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[summary["x"] > 0]
-
-
-def assert_within_one_percent(fitted: object, published: object) -> None:
-    for name, value in vars(published).items():
-        assert getattr(fitted, name) == pytest.approx(value, rel=0.01), name
 
 
 def test_bgnbd_reproduces_the_published_fit(summary: pd.DataFrame) -> None:

@@ -16,7 +16,7 @@ from salesinsights.clv.fit import fit_models
 from salesinsights.clv.rfm import SEGMENTS, with_rfm
 from salesinsights.clv.summary import customer_summary, purchase_occasions, purchases_until
 from tests import cdnow
-from tests.test_clv_models import PUBLISHED_BGNBD, PUBLISHED_GAMMA_GAMMA, assert_within_one_percent
+from tests.cdnow import PUBLISHED_BGNBD, PUBLISHED_GAMMA_GAMMA, assert_within_one_percent
 
 WEEK = 7.0
 SILVER_PURCHASE_COLUMNS = T.StructType(

@@ -22,7 +22,7 @@ from salesinsights.dashboard.app import create_app
 from salesinsights.settings import Settings
 from salesinsights.spark.delta_io import append_once, replace_partitions
 from salesinsights.spark.tables import ensure_table, spark_schema
-from tests.test_dashboard_gold import (
+from tests.gold_lake import (
     WINDOW,
     Event,
     GoldLake,

@@ -23,8 +23,8 @@ from salesinsights.dashboard.app import create_app
 from salesinsights.producer.reader import FileCounts, RawEvent, read_landing_file
 from salesinsights.schema import EVENT_TIME_FORMAT
 from salesinsights.settings import Settings
+from tests.gold_lake import Event, GoldLake, purchase
 from tests.support import free_port
-from tests.test_dashboard_gold import Event, GoldLake, purchase
 
 START = datetime(2019, 11, 15, 17, 0, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from salesinsights.dashboard.app import create_app
 from salesinsights.dashboard.live import LiveWindows
 from salesinsights.settings import Settings
+from tests.gold_lake import GoldLake, purchase
 from tests.support import free_port, wait_until
-from tests.test_dashboard_gold import GoldLake, purchase
 
 pytestmark = pytest.mark.e2e
 

@@ -36,8 +36,8 @@ from salesinsights.quality.results import read_results
 from salesinsights.quality.validate import validate_day
 from salesinsights.runs.clv.gate import validate_clv_snapshot
 from salesinsights.settings import Settings
+from tests.medallion_frames import INGESTED_AT, Frames, medallion, raw_records, write_day
 from tests.support import REPO, platform_env
-from tests.test_quality_suites import INGESTED_AT, Frames, medallion, raw_records, write_day
 
 DAYS = (date(2019, 10, 1), date(2019, 10, 2))
 # Every table but the producer's dead letters, which live in Kafka (the end-to-end tests read them).
