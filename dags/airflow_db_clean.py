@@ -36,14 +36,13 @@ from salesinsights.airflow_notifier import FailureNotifier
 def airflow_db_clean() -> None:
     @task(execution_timeout=timedelta(hours=1))
     def clean_metadata() -> None:
-        from salesinsights.ops import JobFailedError, run_logged
+        from salesinsights.ops import run_checked
         from salesinsights.platform.airflow_env import db_clean_arguments
         from salesinsights.settings import get_settings
 
         settings = get_settings()
         command = [sys.executable, "-m", "airflow", *db_clean_arguments(settings, datetime.now(UTC))]
-        if status := run_logged(command, settings.home):
-            raise JobFailedError(f"airflow db clean exited with status {status}")
+        run_checked(command, settings.home, "airflow db clean")  # any failure is retried
 
     clean_metadata()
 

@@ -63,6 +63,22 @@ def run_logged(command: list[str], cwd: Path, timeout_s: float | None = None) ->
         return process.wait(timeout=timeout_s)
 
 
+def run_checked(
+    command: list[str],
+    cwd: Path,
+    label: str,
+    verdict_error: type[Exception] | None = None,
+    timeout_s: float | None = None,
+) -> None:
+    """`run_logged`, raising JobFailedError unless the command exits OK; `verdict_error` instead when it
+    keeps the job contract (`verdict_error` given) and exits FAILED_VERDICT."""
+    status = run_logged(command, cwd, timeout_s)
+    if verdict_error is not None and status == Exit.FAILED_VERDICT:
+        raise verdict_error(f"{label}: the data failed its checks (see the log above); not retried")
+    if status != Exit.OK:
+        raise JobFailedError(f"{label} exited with status {status}")
+
+
 def run_job(
     settings: Settings,
     job: str,
@@ -74,8 +90,6 @@ def run_job(
     `verdict_error` (a DAG passes Airflow's fail-without-retry exception) when it exits FAILED_VERDICT, and
     JobFailedError when it exits otherwise than OK."""
     command = [sys.executable, str(settings.home / "jobs" / job), *arguments]
-    status = run_logged(command, settings.home, timeout_s)
-    if status == Exit.FAILED_VERDICT:
-        raise verdict_error(f"jobs/{job}: the data failed its checks (see the log above); not retried")
-    if status != Exit.OK:
-        raise JobFailedError(f"jobs/{job} {' '.join(arguments)} exited with status {status}")
+    run_checked(
+        command, settings.home, f"jobs/{job} {' '.join(arguments)}".rstrip(), verdict_error, timeout_s
+    )

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from salesinsights.catalog import SILVER_EVENTS
 from salesinsights.dashboard.address import DATA_DOCS_ROUTE
 from salesinsights.dashboard.api import OverviewCache, router
 from salesinsights.dashboard.brands import BrandCatalogue
@@ -55,7 +56,7 @@ def create_app(
     window totals (what the running service does: see __main__)."""
     settings = settings or get_settings()
     reader = GoldReader(settings, live=live)
-    catalogue = BrandCatalogue(settings.table_path("silver", "events"))
+    catalogue = BrandCatalogue(SILVER_EVENTS.path(settings))
     quality = QualityWatch(settings)
     refreshers = [
         Refresher("brand-refresher", catalogue.refresh, brand_refresh_seconds),

@@ -17,6 +17,7 @@ import pandas as pd
 from confluent_kafka import Consumer, KafkaException
 from deltalake import DeltaTable
 
+from salesinsights.catalog import AUDIT_DQ_RESULTS, SILVER_QUARANTINE
 from salesinsights.dashboard.models import InputQuality, LastValidation
 from salesinsights.kafka_io import consumer_from_start
 from salesinsights.settings import Settings
@@ -111,8 +112,8 @@ class DeadLetterTally:
 
 class QualityWatch:
     def __init__(self, settings: Settings) -> None:
-        self.quarantine_path = settings.table_path("silver", "events_quarantine")
-        self.results_path = settings.table_path("audit", "dq_results")
+        self.quarantine_path = SILVER_QUARANTINE.path(settings)
+        self.results_path = AUDIT_DQ_RESULTS.path(settings)
         self.dead_letters = DeadLetterTally(settings)
         self.current = InputQuality(
             refreshed_at=None,
