@@ -12,7 +12,8 @@ from typing import Any
 from salesinsights.kafka_admin import topic_record_counts
 from salesinsights.platform.airflow_api import AirflowApi
 from salesinsights.platform.services import AIRFLOW
-from salesinsights.platform.watchdog import read_actions
+from salesinsights.platform.supervisor import Supervisor, SupervisorNotRunningError
+from salesinsights.platform.watchdog import own_report, read_actions
 from salesinsights.producer.service import STATUS_FILE as PRODUCER_STATUS
 from salesinsights.settings import Settings
 from salesinsights.spark.progress import STATUS_FILE as STREAMING_STATUS
@@ -32,6 +33,19 @@ def status_file(settings: Settings, name: str) -> tuple[dict[str, Any] | None, f
         return None, float("inf")
 
 
+def supervised_report(settings: Settings, service: str, name: str) -> tuple[dict[str, Any] | None, float]:
+    """The health file of `service` and its age, only when the process the supervisor runs for it wrote
+    the file: a report its previous run left behind must not make a dead or restarting service look healthy
+    for the FRESH_S it stays fresh."""
+    status, age = status_file(settings, name)
+    try:
+        pid = Supervisor(settings).process(service).pid
+    except SupervisorNotRunningError:
+        return None, float("inf")
+    status = own_report(status, pid)
+    return (status, age) if status is not None else (None, float("inf"))
+
+
 def kafka(settings: Settings) -> Probe:
     try:
         counts = topic_record_counts(settings.kafka)
@@ -42,7 +56,7 @@ def kafka(settings: Settings) -> Probe:
 
 
 def producer(settings: Settings) -> Probe:
-    status, age = status_file(settings, PRODUCER_STATUS)
+    status, age = supervised_report(settings, "producer", PRODUCER_STATUS)
     if status is None or age > FRESH_S:
         return False, "not reporting"
     if status.get("waiting_for_broker"):
@@ -54,7 +68,7 @@ def producer(settings: Settings) -> Probe:
 
 
 def streaming(settings: Settings) -> Probe:
-    status, age = status_file(settings, STREAMING_STATUS)
+    status, age = supervised_report(settings, "streaming", STREAMING_STATUS)
     if status is None or age > FRESH_S:
         return False, "not reporting"
     if not status.get("active"):

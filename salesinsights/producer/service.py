@@ -252,6 +252,7 @@ class LandingProducer:
     def write_status(self, pending: int) -> None:
         status = {
             "updated_at": datetime.now(UTC).isoformat(),
+            "pid": os.getpid(),
             "files_produced_since_start": self.files_produced,
             "files_done_total": len(self.done),
             "last_file": self.last_file,
