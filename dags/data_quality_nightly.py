@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 )
 def data_quality_nightly() -> None:
     @task(execution_timeout=timedelta(hours=1))
-    def validate_archive() -> None:
+    def validate_day() -> None:
         """Runs the suites; a failed critical expectation fails the task without retries, naming it."""
         from salesinsights.ops import run_job
         from salesinsights.quality.context import data_docs_index
@@ -57,7 +57,7 @@ def data_quality_nightly() -> None:
         finally:
             log.info("Data Docs: %s", data_docs_index(settings).as_uri())
 
-    validate_archive()
+    validate_day()
 
 
 data_quality_nightly()

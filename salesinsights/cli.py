@@ -30,11 +30,11 @@ def _topics(_args: argparse.Namespace) -> int:
 
 def _stream_reset(_args: argparse.Namespace) -> int:
     from salesinsights.locks import AlreadyRunningError
+    from salesinsights.spark.archive import ARCHIVE_QUERY_NAME
     from salesinsights.spark.reset import reset_checkpoint
-    from salesinsights.spark.stream import QUERY_NAME
 
     try:
-        moved = reset_checkpoint(get_settings(), QUERY_NAME)
+        moved = reset_checkpoint(get_settings(), ARCHIVE_QUERY_NAME)
     except AlreadyRunningError as running:
         print(f"error: {running}; stop it first (salesinsights platform stop streaming)", file=sys.stderr)
         return 1

@@ -34,7 +34,7 @@ class DropResult:
     source_slice: SourceSlice
     path: Path
     rows: int
-    # "written": new in landing; "already_landed": the same file waits in landing or archive.
+    # "written": new in landing; "already_landed": the same file waits in landing or among the produced files.
     status: str
 
 
@@ -82,7 +82,7 @@ def drop_slice(settings: Settings, source_slice: SourceSlice) -> DropResult:
 def _write_slice(settings: Settings, ledger: DropLedger, source_slice: SourceSlice, name: str) -> DropResult:
     settings.landing_dir.mkdir(parents=True, exist_ok=True)
     target = settings.landing_dir / name
-    for existing in (target, settings.archive_dir / name):
+    for existing in (target, settings.produced_dir / name):
         if existing.exists():
             return DropResult(source_slice, existing, _count_rows(existing), "already_landed")
     lines = slice_lines(settings.source, source_slice.start, source_slice.end, settings.data / "source_index")
@@ -99,7 +99,7 @@ def _write_slice(settings: Settings, ledger: DropLedger, source_slice: SourceSli
 def _ledger(settings: Settings) -> DropLedger:
     return DropLedger.load(
         settings.data / LEDGER_NAME,
-        (settings.landing_dir, settings.archive_dir, settings.rejected_dir),
+        (settings.landing_dir, settings.produced_dir, settings.rejected_dir),
         settings.drop.slice,
     )
 

@@ -245,7 +245,9 @@ class Settings(BaseSettings):
         return self.data / "landing"
 
     @property
-    def archive_dir(self) -> Path:
+    def produced_dir(self) -> Path:
+        """Landing files once produced, kept for replays and for reconciling with the done topic after a
+        crash. The folder keeps its name, data/archive, from the layout users know."""
         return self.data / "archive"
 
     @property

@@ -17,6 +17,16 @@ from salesinsights.settings import KafkaSettings, Settings, SparkSettings
 from salesinsights.spark.session import build_spark
 from tests.support import free_port
 
+END_TO_END = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The folder is the marker: every test under tests/e2e/ is end to end, so `-m "not e2e"` (make
+    test-unit) leaves exactly that folder out."""
+    for item in items:
+        if END_TO_END in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
 
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSettings]:

@@ -9,16 +9,16 @@ from salesinsights.catalog import AUDIT_STREAM_BATCHES, SILVER_EVENTS
 from salesinsights.lake import read_table as table
 from salesinsights.settings import Settings
 from salesinsights.verify.lake_check import (
-    archived_truth,
     gold_daily_totals,
     gold_window_totals,
     live_topic_totals,
+    produced_truth,
 )
 from tests.support import wait_until
 
 
 def expected_windows(settings: Settings) -> dict[tuple[int, str], tuple[Decimal, int]]:
-    return archived_truth(settings).window_totals()
+    return produced_truth(settings).window_totals()
 
 
 def assert_live_windows_match_files(settings: Settings) -> None:
@@ -30,7 +30,7 @@ def assert_live_windows_match_files(settings: Settings) -> None:
 
 
 def assert_gold_matches_files(settings: Settings) -> None:
-    expected = archived_truth(settings)
+    expected = produced_truth(settings)
     assert gold_daily_totals(settings) == expected.daily_totals()
     silver = table(settings, SILVER_EVENTS)
     assert len(silver) == expected.valid_rows

@@ -3,7 +3,7 @@ Kafka): the data of the CLV benchmark and end-to-end tests.
 
 Each Spark task generates whole days and parses them with pandas' CSV reader into silver's columns, the
 event ids being the producer's. The streaming job's rulebook is not applied: the generator writes valid
-events only (tests/test_clv_e2e.py checks the result against the lines with that rulebook).
+events only (tests/e2e/test_clv.py checks the result against the lines with that rulebook).
 """
 
 from __future__ import annotations

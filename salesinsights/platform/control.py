@@ -223,10 +223,8 @@ def status(settings: Settings, names: Iterable[str] = NAMES) -> int:
             code = code if healthy else 3
         _say(line)
     landing = _visible_files(settings.landing_dir)
-    archived = _visible_files(settings.archive_dir)
-    _say(
-        f"files: {landing} waiting in {settings.landing_dir}, {archived} produced (in {settings.archive_dir})"
-    )
+    produced = _visible_files(settings.produced_dir)
+    _say(f"files: {landing} waiting in {settings.landing_dir}, {produced} produced ({settings.produced_dir})")
     return code
 
 

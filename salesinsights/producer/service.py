@@ -3,7 +3,7 @@
 One Kafka transaction per file holds the file's events (raw topic), its dead letters and a record of the
 finished file (compacted files-done topic). A restart first fences and aborts any transaction a previous
 instance left open, then reads the files-done topic back: a file whose record is there was produced in full
-and is only moved to the archive; any other file is produced again from its first line.
+and is only moved to the produced folder (data/archive); any other file is produced again from its first line.
 
 It never stops for one file or for the broker: a file it cannot read goes to data/rejected/ with a dead letter
 saying why; while the broker does not answer it waits (its status says so) and then produces the file in
@@ -173,7 +173,7 @@ class LandingProducer:
                 self._reject(path, "name_reused", "a different file of this name was produced before")
                 return None
             log.info("%s: produced before, archiving only", path.name)
-            self._archive(path)
+            self._set_aside_produced(path)
             return previous
         counts = FileCounts()
         started = time.monotonic()
@@ -203,7 +203,7 @@ class LandingProducer:
             self._abort()
             raise
         self.done[path.name] = done
-        self._archive(path)
+        self._set_aside_produced(path)
         self.files_produced += 1
         self.last_file = path.name
         log.info(
@@ -246,8 +246,8 @@ class LandingProducer:
             _move(path, self.settings.rejected_dir, keep_both=True)
         log.warning("%s: rejected (%s: %s), moved to %s", name, reason, detail, self.settings.rejected_dir)
 
-    def _archive(self, path: Path) -> None:
-        _move(path, self.settings.archive_dir)
+    def _set_aside_produced(self, path: Path) -> None:
+        _move(path, self.settings.produced_dir)
 
     def write_status(self, pending: int) -> None:
         status = {
@@ -264,13 +264,13 @@ class LandingProducer:
         target = self.settings.run_dir / STATUS_FILE
         write_json_atomically(target, status)
 
-    def reconcile_archive(self) -> list[str]:
+    def reconcile_produced(self) -> list[str]:
         """Moves back to the landing folder every archived file that the files-done topic does not know:
         its transaction was lost with the broker's unflushed writes (a power loss), so it is produced again.
         Returns their names."""
-        if not self.settings.archive_dir.is_dir():
+        if not self.settings.produced_dir.is_dir():
             return []
-        lost = sorted(path for path in self.settings.archive_dir.iterdir() if path.name not in self.done)
+        lost = sorted(path for path in self.settings.produced_dir.iterdir() if path.name not in self.done)
         for path in lost:
             log.warning("%s: archived, but the broker has no record of it: producing it again", path.name)
             _move(path, self.settings.landing_dir)
@@ -280,7 +280,7 @@ class LandingProducer:
         """Until stopped: produce every pending file once it has settled. A stop request lets the current
         file finish. A new file waits at most the poll interval (each second of wait is freshness)."""
         poll = self.settings.producer.poll_interval.total_seconds()
-        self.reconcile_archive()
+        self.reconcile_produced()
         while not self.stopping.is_set():
             pending = self.until_broker_answers(self.pending_files)
             self.write_status(len(pending))
@@ -351,7 +351,7 @@ class LandingProducer:
         only archived), and files whose records the broker lost meanwhile are produced again."""
         self.producer = self._connect()
         self.done = self._load_done_files()
-        self.reconcile_archive()
+        self.reconcile_produced()
 
     def _wait_for_broker(self, error: str, delay: float) -> None:
         self.waiting_for_broker = f"since {datetime.now(UTC).isoformat()}: {error}"

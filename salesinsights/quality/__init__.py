@@ -1,4 +1,4 @@
-"""Data quality: Great Expectations suites over the archive, generated from the rulebook.
+"""Data quality: Great Expectations suites over the lake, generated from the rulebook.
 
 `suites` builds every suite (the row rules come from `salesinsights.rules`, the one definition the producer
 and the streaming job apply too); `day` reads one event day of every table with delta-rs into the frames the

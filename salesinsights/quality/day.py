@@ -1,4 +1,4 @@
-"""One event day of the archive, read with delta-rs (batch reads of the Delta tables, not the stream) into the
+"""One event day of the lake, read with delta-rs (batch reads of the Delta tables, not the stream) into the
 frames the suites validate.
 
 Which rows belong to day D:
@@ -49,7 +49,7 @@ _DEAD_LETTER_READ_TIMEOUT_S = 60
 
 
 @dataclass
-class ArchiveDay:
+class DayFrames:
     """The frames of one day by suite name, the parameters of the suites that have any, and the suites that
     could not be validated, with why."""
 
@@ -235,12 +235,12 @@ class _DayReader:
 
 def read_day(
     settings: Settings, day: date, suites: Collection[str], now: datetime | None = None
-) -> ArchiveDay:
+) -> DayFrames:
     """The frames of the given suites for `day`. Missing medallion tables give empty frames (their schema
     suites fail, naming every column missing); a missing CLV snapshot or an unreachable dead-letter topic
     skips that suite."""
     reader = _DayReader(settings, day, now or datetime.now(UTC))
-    result = ArchiveDay(day)
+    result = DayFrames(day)
     for suite in suites:
         reason = reader.skip_reason(suite)
         if reason is not None:

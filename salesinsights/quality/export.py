@@ -1,5 +1,6 @@
 """Writes every suite as JSON into expectations/ (`make expectations`), so that the suites are versioned and
-reviewed with the code; tests/test_quality_suites.py fails when the files differ from what the code builds.
+reviewed with the code; tests/unit/test_quality_suites.py fails when the files differ from what the code
+builds.
 
 python -m salesinsights.quality.export [--check]
 """

@@ -20,7 +20,7 @@ from great_expectations.datasource.fluent import PandasDatasource
 from great_expectations.util import convert_to_json_serializable
 
 from salesinsights.quality.context import DOCS_SITE, data_docs_index, file_context
-from salesinsights.quality.day import ArchiveDay, read_day
+from salesinsights.quality.day import DayFrames, read_day
 from salesinsights.quality.expect import CRITICAL
 from salesinsights.quality.outcomes import DayReport, ExpectationOutcome, SuiteOutcome
 from salesinsights.quality.results import store_results
@@ -137,13 +137,13 @@ def suites_of_tables(tables: Collection[str] | None) -> list[str]:
     return [spec.name for spec in SUITES if tables is None or spec.table in tables]
 
 
-def validate_archive(settings: Settings, run_id: str, archive: ArchiveDay, now: datetime) -> DayReport:
+def validate_day_frames(settings: Settings, run_id: str, day: DayFrames, now: datetime) -> DayReport:
     """Validates the frames of a day, stores each outcome in audit.dq_results (replacing an earlier attempt
     of the same run) and renders the Data Docs."""
     context = file_context(settings)
-    report = DayReport(run_id, archive.day, now, skipped=archive.skipped)
+    report = DayReport(run_id, day.day, now, skipped=day.skipped)
     run = RunIdentifier(run_name=run_id, run_time=now)
-    report.suites = validate_frames(context, archive.frames, archive.parameters, run)
+    report.suites = validate_frames(context, day.frames, day.parameters, run)
     store_results(settings, report)
     context.build_data_docs(site_names=[DOCS_SITE])
     report.data_docs = data_docs_index(settings)
@@ -157,6 +157,6 @@ def validate_day(
     tables: Collection[str] | None = None,
     now: datetime | None = None,
 ) -> DayReport:
-    """Every suite of the given tables (default: all) on one event day of the archive."""
+    """Every suite of the given tables (default: all) on one event day of the lake."""
     now = now or datetime.now(UTC)
-    return validate_archive(settings, run_id, read_day(settings, day, suites_of_tables(tables), now), now)
+    return validate_day_frames(settings, run_id, read_day(settings, day, suites_of_tables(tables), now), now)

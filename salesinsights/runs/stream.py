@@ -1,6 +1,6 @@
 """`salesinsights stream run` (`jobs/streaming_medallion.py`, what the supervisor runs): the streaming
 application, Kafka → Delta bronze/silver/gold, and live window totals to the gold topic. Two queries on one
-raw topic, one application (see salesinsights/spark/stream.py and live.py); when either fails, the
+raw topic, one application (see salesinsights/spark/archive.py and live.py); when either fails, the
 application stops, and the platform's supervisor starts it again.
 
 Runs until SIGTERM/SIGINT, then lets the micro-batches in flight finish before it stops. One instance per data
@@ -18,11 +18,11 @@ from pyspark.sql.streaming import StreamingQuery
 from salesinsights.locks import AlreadyRunningError, single_instance
 from salesinsights.ops import Exit, job_parser
 from salesinsights.settings import Settings, get_settings
+from salesinsights.spark.archive import ARCHIVE_QUERY_NAME, start_archive
 from salesinsights.spark.live import LIVE_QUERY_NAME, start_live_sales
 from salesinsights.spark.progress import write_health
 from salesinsights.spark.reset import STREAMING_LOCK
 from salesinsights.spark.session import build_spark
-from salesinsights.spark.stream import QUERY_NAME, start_medallion
 
 
 def report(queries: dict[str, StreamingQuery], run_dir: Path) -> None:
@@ -49,10 +49,10 @@ def run(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_requested.set())
 
-    spark = build_spark(settings, f"salesinsights-{QUERY_NAME}")
+    spark = build_spark(settings, f"salesinsights-{ARCHIVE_QUERY_NAME}")
     queries = {
         # The archive query creates the tables; the live query needs none.
-        QUERY_NAME: start_medallion(spark, settings),
+        ARCHIVE_QUERY_NAME: start_archive(spark, settings),
         LIVE_QUERY_NAME: start_live_sales(spark, settings),
     }
     while any(query.isActive for query in queries.values()):

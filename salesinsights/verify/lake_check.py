@@ -51,8 +51,8 @@ def gold_daily_totals(settings: Settings) -> dict[tuple[str, int], tuple[Decimal
     }
 
 
-def archived_truth(settings: Settings) -> Expected:
-    return expected_from_files(sorted(settings.archive_dir.iterdir()))
+def produced_truth(settings: Settings) -> Expected:
+    return expected_from_files(sorted(settings.produced_dir.iterdir()))
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def _repeats(counts: Counter[Any]) -> int:
 
 def check_lake(settings: Settings) -> LakeCheck:
     """Counts what is lost and what is repeated anywhere in the medallion, and names every difference."""
-    expected = archived_truth(settings)
+    expected = produced_truth(settings)
     committed = {(m.partition(), m.offset()) for m in read_topic(settings.kafka, settings.kafka.raw_topic)}
     bronze = read_table(settings, BRONZE_EVENTS)
     silver = read_table(settings, SILVER_EVENTS)

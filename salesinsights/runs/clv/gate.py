@@ -12,9 +12,9 @@ from salesinsights.catalog import GOLD_CLV_STAGED, GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.clv.audit import CheckResult
 from salesinsights.quality import frames
 from salesinsights.quality import suites as S
-from salesinsights.quality.day import ArchiveDay, delta_fields, open_table, partition_frame
+from salesinsights.quality.day import DayFrames, delta_fields, open_table, partition_frame
 from salesinsights.quality.outcomes import DayReport
-from salesinsights.quality.validate import validate_archive
+from salesinsights.quality.validate import validate_day_frames
 from salesinsights.settings import Settings
 
 CLV_SCHEMA = S.schema_suite_name(GOLD_CUSTOMER_LIFETIME_VALUE)
@@ -29,15 +29,15 @@ def validate_clv_snapshot(settings: Settings, as_of: date, run_id: str | None = 
         if run_id
         else (GOLD_CUSTOMER_LIFETIME_VALUE, "as_of_date", as_of.isoformat())
     )
-    archive = ArchiveDay(as_of)
+    day = DayFrames(as_of)
     delta = open_table(settings, table)
     snapshot = partition_frame(delta, table, column, value)
     if delta is None or snapshot.empty:
-        archive.skipped[S.CLV] = f"no rows in {table.qualified_name} where {column} = {value}"
+        day.skipped[S.CLV] = f"no rows in {table.qualified_name} where {column} = {value}"
     else:
-        archive.frames[S.CLV] = snapshot
-        archive.frames[CLV_SCHEMA] = frames.schema_frame(GOLD_CUSTOMER_LIFETIME_VALUE, delta_fields(delta))
-    return validate_archive(settings, f"dq-{run_id or f'clv-{as_of}'}", archive, datetime.now(UTC))
+        day.frames[S.CLV] = snapshot
+        day.frames[CLV_SCHEMA] = frames.schema_frame(GOLD_CUSTOMER_LIFETIME_VALUE, delta_fields(delta))
+    return validate_day_frames(settings, f"dq-{run_id or f'clv-{as_of}'}", day, datetime.now(UTC))
 
 
 def suite_checks(report: DayReport) -> list[CheckResult]:

@@ -14,22 +14,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pyspark.sql import SparkSession
-from pyspark.sql import types as T
 
-from salesinsights.catalog import AUDIT_STREAM_BATCHES, GOLD_PRODUCT_SALES, GOLD_PRODUCT_SALES_DAILY, Table
 from salesinsights.dashboard.app import create_app
 from salesinsights.settings import Settings
-from salesinsights.spark.delta_io import append_once, replace_partitions
-from salesinsights.spark.tables import ensure_table, spark_schema
+from tests.dashboard_expected import as_products, get, latest_brands, money, purchases, ranked_products
 from tests.gold_lake import (
     WINDOW,
     Event,
     GoldLake,
-    audit_row,
-    daily_rows,
     generated_events,
-    window_rows,
 )
 
 DAYS = (date(2019, 10, 4), date(2019, 10, 5), date(2019, 10, 6))
@@ -50,51 +43,6 @@ def client(events: list[Event], tmp_path_factory: pytest.TempPathFactory) -> Ite
     with TestClient(app) as test_client:
         app.state.catalogue.refresh()  # at once, not on the background thread's schedule
         yield test_client
-
-
-def get(client: TestClient, path: str, **params: Any) -> Any:
-    response = client.get(path, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def purchases(events: list[Event]) -> list[Event]:
-    return [event for event in events if event.event_type == "purchase"]
-
-
-def latest_brands(events: list[Event]) -> dict[int, str]:
-    """Each product's brand on its latest event that names one."""
-    latest: dict[int, tuple[datetime, str]] = {}
-    for event in events:
-        if event.brand and (
-            event.product_id not in latest or event.event_time >= latest[event.product_id][0]
-        ):
-            latest[event.product_id] = (event.event_time, event.brand)
-    return {product: brand for product, (_, brand) in latest.items()}
-
-
-def ranked_products(bought: list[Event]) -> list[tuple[int, Decimal, int, int]]:
-    """(product, revenue, units, distinct buyers), by revenue, then product id."""
-    revenue: dict[int, Decimal] = defaultdict(Decimal)
-    units: dict[int, int] = defaultdict(int)
-    buyers: dict[int, set[int]] = defaultdict(set)
-    for event in bought:
-        revenue[event.product_id] += event.price
-        units[event.product_id] += 1
-        buyers[event.product_id].add(event.user_id)
-    order = sorted(revenue, key=lambda product: (-revenue[product], product))
-    return [(product, revenue[product], units[product], len(buyers[product])) for product in order]
-
-
-def money(value: float) -> Decimal:
-    return Decimal(str(value))
-
-
-def as_products(response: dict[str, Any]) -> list[tuple[int, Decimal, int, int]]:
-    return [
-        (row["product_id"], money(row["revenue"]), row["units"], row["buyers"])
-        for row in response["products"]
-    ]
 
 
 def test_sales_of_the_newest_window_by_default(client: TestClient, events: list[Event]) -> None:
@@ -277,50 +225,3 @@ def test_before_gold_exists_the_service_answers_and_says_so(tmp_path: Path) -> N
         assert get(empty, "/api/sales")["span"] is None
         overview = get(empty, "/api/overview")
         assert overview["day"] is None and overview["recent"]["products"] == []
-
-
-def replace_touched(
-    spark: SparkSession, settings: Settings, table: Table, rows: list[dict[str, Any]], batch_id: int
-) -> None:
-    """What the stream does after a batch: the date partitions it touched, replaced by their totals over
-    everything stored so far (`rows`, of every date), in one commit."""
-    schema = T.StructType(
-        [f for f in spark_schema(table).fields if f.name not in ("updated_at", "last_batch")]
-    )
-    (partition,) = table.partition_by
-    dates = sorted({row[partition] for row in rows})
-    replace_partitions(
-        spark.createDataFrame(rows, schema), table.path(settings), partition, dates, f"test:{batch_id}"
-    )
-
-
-@pytest.mark.e2e
-def test_gold_written_as_the_stream_writes_it_reads_exactly(spark: SparkSession, tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data")
-    for table in (GOLD_PRODUCT_SALES, GOLD_PRODUCT_SALES_DAILY, AUDIT_STREAM_BATCHES):
-        ensure_table(spark, settings, table)
-    events = generated_events(DAYS[-1], scale=0.02)
-    middle = len(events) // 2
-    # The last batch changes rows that exist: their partitions rewritten.
-    batches = [events[:middle], events[middle:], purchases(events)[:30]]
-    stored: list[Event] = []
-    for batch_id, batch in enumerate(batches):
-        stored += batch
-        replace_touched(spark, settings, GOLD_PRODUCT_SALES, window_rows(stored), batch_id)
-        replace_touched(spark, settings, GOLD_PRODUCT_SALES_DAILY, daily_rows(stored), batch_id)
-        audit = spark.createDataFrame(
-            [audit_row(batch, batch_id, datetime.now(UTC))], spark_schema(AUDIT_STREAM_BATCHES)
-        )
-        append_once(audit, AUDIT_STREAM_BATCHES.path(settings), "test:audit", batch_id)
-    everything = [event for batch in batches for event in batch]
-
-    with TestClient(create_app(settings)) as client:
-        day = get(client, "/api/sales", windows=1440, limit=1000)
-        assert as_products(day) == ranked_products(purchases(everything))
-        funnel = get(client, "/api/funnel")
-        assert (funnel["views"], funnel["purchases"]) == (
-            sum(event.event_type == "view" for event in everything),
-            len(purchases(everything)),
-        )
-        health = get(client, "/api/health")
-        assert health["status"] == "ok" and health["stream"]["last_batch_id"] == 2

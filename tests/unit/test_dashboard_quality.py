@@ -1,5 +1,5 @@
 """The dashboard's view of bad input, read from real Delta tables: quarantine reasons and the newest nightly
-data-quality run, and the Data Docs site. (The dead-letter tally needs the broker: tests/test_bad_input_e2e.py
+data-quality run, and the Data Docs site. (The dead-letter tally needs the broker: tests/e2e/test_bad_input.py
 checks it.)"""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The streaming medallion on a real broker, real Spark and real Delta tables: exact gold against ground
 truth computed from the files, quarantine reasons and late events. (SIGKILLs at random moments, broker
-restarts and a checkpoint reset after a SIGKILL mid-batch are faults of tests/test_chaos_e2e.py.)"""
+restarts and a checkpoint reset after a SIGKILL mid-batch are faults of tests/e2e/test_chaos.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from fastapi.testclient import TestClient
 
 from salesinsights.catalog import AUDIT_STREAM_BATCHES, GOLD_PRODUCT_SALES, SILVER_EVENTS, SILVER_QUARANTINE
@@ -28,13 +27,11 @@ from tests.ground_truth import (
 )
 from tests.support import produce, start_streaming, stop, wait_until
 
-pytestmark = pytest.mark.e2e
-
 
 def assert_api_matches_files(settings: Settings, day: str) -> None:
     """The dashboard's API over the gold that the stream wrote (and the gold topic): a day's revenue and
     units per product, the whole day's span and the top products, equal to the files' ground truth."""
-    expected = expected_from_files(sorted(settings.archive_dir.iterdir()))
+    expected = expected_from_files(sorted(settings.produced_dir.iterdir()))
     truth = expected.daily[expected.daily["event_date"] == day]
     by_product = {int(row.product_id): (row.revenue, int(row.units)) for row in truth.itertuples()}
     live = LiveWindows(settings.kafka, lookback=timedelta(hours=1))

@@ -30,10 +30,8 @@ from salesinsights.settings import Settings
 from tests.bad_input.corpus import EVENT_DAY, Case, Fate, Kind, totals, write_phase
 from tests.support import produce, start_streaming, stop, wait_until
 
-pytestmark = pytest.mark.e2e
-
 # Every table of the archive but the CLV snapshot, which no CLV run has written here.
-ARCHIVE_TABLES = sorted({spec.table for spec in S.SUITES} - {S.CLV, S.DEAD_LETTERS})
+MEDALLION_SUITE_TABLES = sorted({spec.table for spec in S.SUITES} - {S.CLV, S.DEAD_LETTERS})
 
 
 def _files(folder: Path) -> set[str]:
@@ -122,7 +120,7 @@ def _assert_files_where_they_belong(settings: Settings, cases: list[Case]) -> No
     def names(*fates: Fate) -> set[str]:
         return {case.name for case in cases if case.fate in fates}
 
-    assert _files(settings.archive_dir) == names(Fate.PRODUCED, Fate.ALREADY_PRODUCED)
+    assert _files(settings.produced_dir) == names(Fate.PRODUCED, Fate.ALREADY_PRODUCED)
     assert _files(settings.data / "rejected") == names(Fate.REJECTED)
     assert _files(settings.landing_dir) == names(Fate.IGNORED)
 
@@ -139,7 +137,7 @@ def _counts_by_reason(report: DayReport, suite: str, rule: str) -> Counter[str]:
 
 
 def _assert_visible_in_nightly_results(settings: Settings, cases: list[Case]) -> None:
-    report = validate_day(settings, EVENT_DAY, "bad-input", ARCHIVE_TABLES)
+    report = validate_day(settings, EVENT_DAY, "bad-input", MEDALLION_SUITE_TABLES)
     # On the tables Spark wrote, schemas, silver's rules and gold's reconciliation hold; the day fails on
     # the share of its records in quarantine, and the results list each reason with its count.
     assert {(o.suite, o.rule) for o in report.critical_failures} == {(S.QUARANTINE_SHARE, "quarantine_share")}

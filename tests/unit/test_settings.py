@@ -26,7 +26,7 @@ def test_environment_overrides_nested_fields(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setenv("SALESINSIGHTS_DROP__SLICE", "PT1H")
     monkeypatch.setenv("SALESINSIGHTS_SOURCE__CSV_PATHS", "/a/2019-Oct.csv:/b/*.csv.gz")
     settings = Settings()
-    assert settings.archive_dir == tmp_path / "elsewhere" / "archive"
+    assert settings.produced_dir == tmp_path / "elsewhere" / "archive"
     assert settings.table_path("gold", "product_sales") == "s3a://bucket/lake/gold/product_sales"
     assert settings.kafka.partitions == 6
     assert settings.spark.master == "spark://10.0.0.5:7077"

@@ -49,8 +49,8 @@ def test_dropping_again_is_recognised_in_landing_and_in_archive(settings: Settin
     first = drop_slice(settings, day)
     content = first.path.read_bytes()
     assert drop_slice(settings, day).status == "already_landed"
-    settings.archive_dir.mkdir(parents=True)
-    first.path.replace(settings.archive_dir / first.path.name)
+    settings.produced_dir.mkdir(parents=True)
+    first.path.replace(settings.produced_dir / first.path.name)
     again = drop_slice(settings, day)
     assert again.status == "already_landed" and again.rows == first.rows
     assert not list(settings.landing_dir.iterdir())
@@ -126,10 +126,10 @@ def test_a_replay_drops_only_the_source_time_that_no_file_holds(settings: Settin
     six_hours = settings.model_copy(update={"drop": DropSettings(slice=timedelta(hours=6))})
     morning = SourceSlice(datetime(2019, 10, 2, 6, tzinfo=UTC), datetime(2019, 10, 2, 12, tzinfo=UTC))
     landed = drop_slice(six_hours, morning)
-    settings.archive_dir.mkdir(parents=True)
-    landed.path.replace(settings.archive_dir / landed.path.name)  # produced and archived: still known
+    settings.produced_dir.mkdir(parents=True)
+    landed.path.replace(settings.produced_dir / landed.path.name)  # produced and archived: still known
     held = drop_slice(six_hours, morning)
-    assert held.status == "already_landed" and held.path.parent == settings.archive_dir
+    assert held.status == "already_landed" and held.path.parent == settings.produced_dir
     replay = drop_range(settings, date(2019, 10, 2), date(2019, 10, 2))
     assert [(r.source_slice.start.hour, r.source_slice.end.hour, r.status) for r in replay] == [
         (0, 6, "written"),

@@ -3,7 +3,7 @@ data, and failing, naming the right expectation, on each injected defect.
 
 The frames come from a small pandas medallion below: the producer's reader turns source lines into the raw
 records bronze holds, the rulebook's Python interpreter sorts them into silver and quarantine, and pandas
-aggregates gold, as the streaming job would (tests/test_streaming_e2e.py checks the job itself)."""
+aggregates gold, as the streaming job would (tests/e2e/test_streaming.py checks the job itself)."""
 
 from __future__ import annotations
 

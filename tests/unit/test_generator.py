@@ -30,6 +30,7 @@ from tests.real_sample import (
     figures,
     real_sample,
 )
+from tests.support import REPO
 
 SEED = 7
 DAY = date(2019, 10, 2)
@@ -71,7 +72,7 @@ def test_a_day_is_the_same_in_any_process_and_any_order() -> None:
     )
     other = subprocess.run(
         [sys.executable, "-c", script, DAY.isoformat(), str(SEED)],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=REPO,
         capture_output=True,
         text=True,
         check=True,

@@ -25,8 +25,6 @@ from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import KafkaSettings, Settings
 from tests.support import REAL_SAMPLE_DIR, free_port, platform_env, wait_until
 
-pytestmark = pytest.mark.e2e
-
 REAL_SAMPLE = REAL_SAMPLE_DIR / "events_sample.csv.gz"
 
 
@@ -80,7 +78,7 @@ def test_poison_files_are_rejected_a_file_copied_in_place_waits_and_a_second_pro
             time.sleep(1)
             copy.write("\n".join(rows[1000:]) + "\n")
         (landing / "after.csv").write_text(f"{CSV_HEADER}\n{rows[0]}\n")
-        wait_until(lambda: (platform.archive_dir / "after.csv").exists(), 60, "the next file to be produced")
+        wait_until(lambda: (platform.produced_dir / "after.csv").exists(), 60, "the next file to be produced")
         assert producer.poll() is None, "the producer stopped"
     finally:
         stop(producer)
@@ -122,7 +120,7 @@ def test_files_whose_transaction_the_broker_lost_are_produced_again_at_start(
         (settings.landing_dir / name).write_text("\n".join([CSV_HEADER, *rows]) + "\n")
         producer = start_producer(settings, SALESINSIGHTS_PRODUCER__SETTLE="PT0S")
         try:
-            wait_until(lambda: (settings.archive_dir / name).exists(), 120, f"{name} to be archived")
+            wait_until(lambda: (settings.produced_dir / name).exists(), 120, f"{name} to be archived")
         finally:
             stop(producer)
 
@@ -154,4 +152,4 @@ def test_files_whose_transaction_the_broker_lost_are_produced_again_at_start(
     names = ("events_kept.csv", "events_lost.csv")
     assert set(ids) == {event_id(name, line) for name in names for line in range(2, len(rows) + 2)}
     assert max(ids.values()) == 1
-    assert sorted(path.name for path in settings.archive_dir.iterdir()) == sorted(names)
+    assert sorted(path.name for path in settings.produced_dir.iterdir()) == sorted(names)

@@ -24,8 +24,6 @@ from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import ServiceSettings, Settings
 from tests.support import REPO
 
-pytestmark = pytest.mark.e2e
-
 SCALE = "0.01"
 FIRST_SLICE = "events_20191001T000000_20191002T000000.csv.gz"
 

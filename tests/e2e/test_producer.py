@@ -12,7 +12,6 @@ import sys
 import time
 from collections import Counter
 
-import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from salesinsights.kafka_io import read_topic
@@ -21,8 +20,6 @@ from salesinsights.producer.service import STATUS_FILE, LandingProducer
 from salesinsights.schema import CSV_COLUMNS, CSV_HEADER
 from salesinsights.settings import Settings
 from tests.support import REAL_SAMPLE_DIR, platform_env
-
-pytestmark = pytest.mark.e2e
 
 GOOD = "2019-10-01 00:00:07 UTC,cart,5881589,2151191071051219817,,lovely,13.48,429681830,49e8d843"
 REAL_SAMPLE = REAL_SAMPLE_DIR / "events_sample.csv.gz"
@@ -58,7 +55,7 @@ def test_valid_rows_reach_the_raw_topic_and_malformed_ones_the_dead_letter_topic
         ("5", "bad_price"),
     ]
     assert all(letter["source_file"] == "crafted.csv" for letter in dead)
-    assert (platform.archive_dir / "crafted.csv").exists()
+    assert (platform.produced_dir / "crafted.csv").exists()
     assert not list(platform.landing_dir.iterdir())
 
 
@@ -69,11 +66,11 @@ def test_a_file_dropped_again_adds_nothing_even_after_a_restart(platform: Settin
     first = len(read_topic(platform.kafka, platform.kafka.raw_topic))
 
     # The same file again, picked up by a fresh producer that must learn what is done from Kafka alone.
-    shutil.copy(platform.archive_dir / "day.csv.gz", platform.landing_dir / "day.csv.gz")
+    shutil.copy(platform.produced_dir / "day.csv.gz", platform.landing_dir / "day.csv.gz")
     produce_pending(platform)
 
     assert len(read_topic(platform.kafka, platform.kafka.raw_topic)) == first == 42_569
-    assert (platform.archive_dir / "day.csv.gz").exists()
+    assert (platform.produced_dir / "day.csv.gz").exists()
     done = committed_values(platform, platform.kafka.files_done_topic)
     assert [record["file"] for record in done] == ["day.csv.gz"]
 

@@ -22,8 +22,6 @@ from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import Settings, SourceSettings
 from tests.support import REPO, STREAMING_TEST_ENV, free_port, platform_command, platform_env, wait_until
 
-pytestmark = pytest.mark.e2e
-
 CHROMIUM = Path("/usr/bin/chromium")
 # Known to work offline: no first-run, sync, component or background traffic; a fresh profile per test.
 CHROMIUM_ARGS = [

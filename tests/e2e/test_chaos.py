@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from salesinsights.catalog import SILVER_QUARANTINE
 from salesinsights.kafka_io import read_topic
 from salesinsights.lake import read_table
@@ -18,8 +16,6 @@ from salesinsights.platform.supervisor import Supervisor
 from salesinsights.platform.watchdog import read_actions
 from salesinsights.settings import KafkaSettings, Settings
 from tests.support import REPO, STREAMING_TEST_ENV, free_port, platform_command, platform_env
-
-pytestmark = pytest.mark.e2e
 
 
 def test_under_every_fault_nothing_is_lost_or_repeated(tmp_path: Path) -> None:

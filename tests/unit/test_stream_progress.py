@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from salesinsights.catalog import AUDIT_STREAM_BATCHES, BRONZE_EVENTS, SILVER_QUARANTINE
 from salesinsights.settings import Settings
-from salesinsights.spark.stream import MedallionBatchWriter, StaleCheckpointError
+from salesinsights.spark.lake_progress import LakeProgress, StaleCheckpointError, read_progress
 from salesinsights.spark.tables import ensure_table, spark_schema
 from tests.spark_fixtures import csv_row, kafka_records, raw_value
 
@@ -40,10 +40,8 @@ def recorded(spark: SparkSession, settings: Settings, batch_id: int, offsets: di
     frame.write.format("delta").mode("append").save(AUDIT_STREAM_BATCHES.path(settings))
 
 
-def writer(spark: SparkSession, settings: Settings) -> MedallionBatchWriter:
-    batches = MedallionBatchWriter(spark, settings)
-    batches.query_id = "q"
-    return batches
+def progress(spark: SparkSession, settings: Settings, batch_id: int, records: DataFrame) -> LakeProgress:
+    return read_progress(spark, settings, "the checkpoint", "q", batch_id, records)
 
 
 def test_a_replayed_batch_is_taken_and_one_with_other_records_is_refused(
@@ -58,11 +56,11 @@ def test_a_replayed_batch_is_taken_and_one_with_other_records_is_refused(
 
     # Spark replays batch 5 after a crash, with the records it recorded: the batches before it account for
     # offsets up to 9.
-    same = writer(spark, settings)._progress_before(5, kafka_records(spark, values[:10], first_offset=10))
+    same = progress(spark, settings, 5, kafka_records(spark, values[:10], first_offset=10))
     assert same.accounted == {0: 9}
     # A checkpoint restored from a copy taken after batch 4 plans batch 5 anew, over more records.
     with pytest.raises(StaleCheckpointError, match="restored from an older copy"):
-        writer(spark, settings)._progress_before(5, kafka_records(spark, values[:20], first_offset=10))
+        progress(spark, settings, 5, kafka_records(spark, values[:20], first_offset=10))
     # One restored from a copy older still is refused at once.
     with pytest.raises(StaleCheckpointError, match="later batches"):
-        writer(spark, settings)._progress_before(4, kafka_records(spark, values[:10], first_offset=0))
+        progress(spark, settings, 4, kafka_records(spark, values[:10], first_offset=0))

@@ -10,14 +10,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from salesinsights.kafka_io import read_topic
 from salesinsights.platform.services import NAMES
 from salesinsights.settings import KafkaSettings
 from tests.support import REPO, free_port, platform_env
-
-pytestmark = pytest.mark.e2e
 
 
 def make(target: str, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess[str]:

@@ -17,8 +17,6 @@ from salesinsights.settings import Settings
 from tests.gold_lake import GoldLake, purchase
 from tests.support import free_port, wait_until
 
-pytestmark = pytest.mark.e2e
-
 MOMENT = datetime(2019, 10, 5, 12, 0, 20, tzinfo=UTC)
 
 

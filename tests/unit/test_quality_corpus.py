@@ -1,5 +1,5 @@
 """The bad-input corpus checked against the producer's reader and the rulebook, without Kafka: every file's
-declared outcomes are what the code gives (tests/test_bad_input_e2e.py runs it through the real platform)."""
+declared outcomes are what the code gives (tests/e2e/test_bad_input.py runs it through the real platform)."""
 
 from __future__ import annotations
 

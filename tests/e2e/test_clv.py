@@ -30,8 +30,6 @@ from salesinsights.schema import CSV_COLUMNS
 from salesinsights.settings import Settings
 from tests.support import REPO
 
-pytestmark = pytest.mark.e2e
-
 SEED, SCALE = 42, 0.02
 # Four weeks of data; the as-of date leaves the last day out, which the snapshot must not count.
 FIRST_DAY, LAST_DAY, AS_OF = date(2019, 10, 1), date(2019, 10, 28), date(2019, 10, 27)
