@@ -362,6 +362,21 @@ def file_drop_paused(settings: Settings, say: Callable[[str], None]) -> Iterator
                 say("airflow: file_drop unpaused")
 
 
+def chaos_after(settings: Settings, seed: int, real_sample: Path, newest: date | None) -> Chaos:
+    """The chaos run of a platform whose silver ends at `newest`. The real sample's first hours are
+    2019-10-01's: only a platform that has streamed nothing takes them without their being behind its
+    watermark. On a platform that has, the generated days follow its newest."""
+    fresh = newest is None and (real_sample / SAMPLE_BEFORE).is_file()
+    if not fresh:
+        print("the real sample is left out: the platform has streamed events already, or it is not there")
+    return Chaos(
+        settings,
+        random.Random(seed),
+        real_sample=real_sample if fresh else None,
+        first_day=date(2019, 10, 2) if newest is None else newest + timedelta(days=1),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -370,23 +385,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real-sample", type=Path, default=REAL_SAMPLE, help="folder of the real sample")
     args = parser.parse_args(argv)
     settings = get_settings()
-    newest = newest_event_day(settings)
-    # The real sample's first hours are 2019-10-01's: only a platform that has streamed nothing takes them
-    # without their being behind its watermark. On a platform that has, the generated days follow its newest.
-    fresh = newest is None and (args.real_sample / SAMPLE_BEFORE).is_file()
-    chaos = Chaos(
-        settings,
-        random.Random(args.seed),
-        real_sample=args.real_sample if fresh else None,
-        first_day=date(2019, 10, 2) if newest is None else newest + timedelta(days=1),
-    )
-    if not chaos.supervisor.answering():
+    before = Chaos(settings, random.Random(args.seed))
+    if not before.supervisor.answering():
         print("error: the platform is not up (make up)", file=sys.stderr)
         return 1
-    if not fresh:
-        print("the real sample is left out: the platform has streamed events already, or it is not there")
     try:
-        with file_drop_paused(settings, chaos.say):
+        with file_drop_paused(settings, before.say):
+            # What was landed before the pause (make up's file_drop starts at once) is streamed first, so
+            # that the replay's days can follow it: none of them is then behind the watermark.
+            before.wait(before.caught_up, RECOVERY_TIMEOUT_S, "the files landed before the chaos run")
+            chaos = chaos_after(settings, args.seed, args.real_sample, newest_event_day(settings))
             check = chaos.run()
     except ChaosError as failed:
         print(f"error: {failed}", file=sys.stderr)
