@@ -1,7 +1,7 @@
 """
-### data_quality_nightly — validates yesterday's archive with the Great Expectations suites
+### data_quality_nightly — validates yesterday's event day in the lake with the Great Expectations suites
 
-Every night: validates the newest complete event day of every table of the archive (bronze, silver, the
+Every night: validates the newest complete event day of every table of the lake (bronze, silver, the
 quarantine, gold, the stream's audit, the published CLV snapshot, the producer's dead letters) with batch
 reads of the Delta tables, not the stream. The suites live in `expectations/`, generated from the rulebook
 that the producer and the streaming job apply (`salesinsights/quality/`).
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 @dag(
     dag_id="data_quality_nightly",
-    description="Great Expectations suites on yesterday's archive; fails on a critical expectation.",
+    description="Great Expectations suites on the newest complete event day; fails on a critical failure.",
     doc_md=__doc__,
     schedule="30 3 * * *",
     start_date=datetime(2026, 1, 1, tzinfo=UTC),

@@ -10,7 +10,7 @@ into the landing folder, where the producer picks it up and sends it to Kafka. T
   (same file name, same bytes). When the whole source has been dropped, the task is *skipped* with a
   message saying so.
 * **Replay** (manual trigger with `replay_from` and `replay_to`): drops every slice of those days,
-  inclusive. Slices already landed (or archived) are not written again.
+  inclusive. Slices already landed (or produced) are not written again.
 
 Settings (landing folder, slice length, source scale) come from `salesinsights.settings`
 (`SALESINSIGHTS_*` environment variables).
