@@ -39,10 +39,10 @@ from salesinsights.lake import read_table
 from salesinsights.ops import Exit
 from salesinsights.platform.airflow_api import AirflowApi
 from salesinsights.platform.health import dashboard as dashboard_probe
-from salesinsights.platform.health import status_file
+from salesinsights.platform.health import status_file, supervised_report
 from salesinsights.platform.kafka_server import wait_until_answering
 from salesinsights.platform.supervisor import Supervisor
-from salesinsights.platform.watchdog import committed_end_offsets, own_report, unread_records
+from salesinsights.platform.watchdog import committed_end_offsets, unread_records
 from salesinsights.producer.service import STATUS_FILE as PRODUCER_STATUS
 from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import Settings, get_settings
@@ -107,8 +107,7 @@ class Chaos:
             or producer.get("waiting_for_broker")
         ):
             return False
-        stream, stream_age = status_file(self.settings, STREAMING_STATUS)
-        stream = own_report(stream, self.supervisor.process("streaming").pid)
+        stream, stream_age = supervised_report(self.settings, "streaming", STREAMING_STATUS)
         if stream is None or stream_age > 5 or not stream.get("active"):
             return False
         available = committed_end_offsets(self.settings.kafka, [self.settings.kafka.raw_topic])
