@@ -1,5 +1,5 @@
 """Talking to Airflow's API server with the standard library: health, a token for the admin, the DAGs that
-have been parsed, unpausing."""
+have been parsed, their busy tasks, unpausing."""
 
 from __future__ import annotations
 
@@ -48,6 +48,14 @@ class AirflowApi:
 
     def import_errors(self) -> list[dict[str, Any]]:
         return list(self.call("GET", "/api/v2/importErrors?limit=1000")["import_errors"])
+
+    def busy_tasks(self, dag_id: str) -> int:
+        """The DAG's task instances that are queued or running, in any of its runs: pausing a DAG stops new
+        ones, not these."""
+        found = self.call(
+            "GET", f"/api/v2/dags/{dag_id}/dagRuns/~/taskInstances?state=queued&state=running&limit=1"
+        )
+        return int(found["total_entries"])
 
     def unpause(self, dag_id: str) -> None:
         self.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
