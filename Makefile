@@ -58,7 +58,7 @@ maintenance: setup ## Compact and vacuum the Delta tables now (what the nightly 
 clv: setup ## A nightly CLV run by hand on the latest silver data (AS_OF=YYYY-MM-DD, HORIZON=months)
 	$(PY) -m salesinsights.cli clv $(if $(AS_OF),--as-of $(AS_OF)) $(if $(HORIZON),--horizon-months $(HORIZON))
 
-dq: setup ## Validate the newest complete day of the archive (DAY=YYYY-MM-DD); exits non-zero on failure
+dq: setup ## Validate the newest complete day of the lake (DAY=YYYY-MM-DD); exits non-zero on failure
 	$(PY) -m salesinsights.cli dq $(if $(DAY),--day $(DAY))
 
 expectations: setup ## Rewrite expectations/*.json from the rulebook and the suites' code

@@ -1,5 +1,5 @@
 """
-### clv_nightly — customer lifetime value, every night
+### clv_nightly — customer lifetime value, after each night's data-quality gate
 
 Values every customer with a purchase up to the *as-of date*: the RFM summary of silver purchases, BG/NBD
 (purchase counts) and Gamma-Gamma (spend) fitted by maximum likelihood, P(alive), expected purchases and
@@ -22,17 +22,25 @@ discounted CLV over the horizon. The result is one snapshot per as-of date in
 check results on the staged rows), so a failing suite rejects the run here, and `publish` refuses any run
 that is not `audited` however it is started.
 
-**Parameters** (trigger form): `as_of` (empty: the latest event date in silver), `horizon_months`,
-`discount_rate` (monthly). By hand: `make clv` or `salesinsights clv --help`.
+**Scheduled on data, not on a clock**: a run starts when `data_quality_nightly` has validated event days
+with no critical failure (the asset `lake_validated`), and values customers as of the newest of those
+days — so silver's quality gates every snapshot. On a young lake (fewer than
+`SALESINSIGHTS_CLV__MIN_HISTORY_DAYS` days of events, default 21) `stage` is *skipped*, saying why, and the
+rest with it.
+
+**Parameters** (trigger form): `as_of` (empty: the newest validated day of the triggering run, or by hand
+the latest event date in silver), `horizon_months`, `discount_rate` (monthly). By hand: `make clv` or
+`salesinsights clv --help`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from salesinsights.airflow_assets import LAKE_VALIDATED
 from salesinsights.airflow_notifier import FailureNotifier
 from salesinsights.settings import ClvSettings, get_settings
 
@@ -42,11 +50,12 @@ DEFAULTS: ClvSettings = get_settings().clv
 def _run_step(step: str) -> None:
     # Imported here: the DAG file stays cheap to parse.
     from salesinsights.ops import run_job
-    from salesinsights.runs.clv.nightly import clv_run_id, step_arguments
+    from salesinsights.runs.clv.nightly import as_of_date, clv_run_id, step_arguments
 
     context = get_current_context()
     params = context["params"]
-    as_of = date.fromisoformat(params["as_of"]) if params.get("as_of") else None
+    events = context["triggering_asset_events"].get(LAKE_VALIDATED, [])
+    as_of = as_of_date(params.get("as_of"), [event.extra for event in events])
     arguments = step_arguments(
         step,
         clv_run_id(str(context["run_id"])),
@@ -54,15 +63,22 @@ def _run_step(step: str) -> None:
         int(params["horizon_months"]),
         float(params["discount_rate"]),
     )
-    # An audit that rejects the run fails without retries: retrying cannot change it on the same rows.
-    run_job(get_settings(), "clv_nightly.py", *arguments, verdict_error=AirflowFailException)
+    # An audit that rejects the run fails without retries: retrying cannot change it on the same rows. Too
+    # young a lake skips the run.
+    run_job(
+        get_settings(),
+        "clv_nightly.py",
+        *arguments,
+        verdict_error=AirflowFailException,
+        skip_error=AirflowSkipException,
+    )
 
 
 @dag(
     dag_id="clv_nightly",
     description="Nightly CLV: RFM summary, BG/NBD + Gamma-Gamma, audited snapshot in gold, and a report.",
     doc_md=__doc__,
-    schedule="0 2 * * *",
+    schedule=[LAKE_VALIDATED],
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
@@ -82,8 +98,8 @@ def _run_step(step: str) -> None:
             type=["null", "string"],
             format="date",
             title="As-of date",
-            description="Last day of purchases to value customers on (YYYY-MM-DD); empty: the latest event "
-            "date in silver.",
+            description="Last day of purchases to value customers on (YYYY-MM-DD); empty: the newest day "
+            "the triggering data-quality run validated (by hand: the latest event date in silver).",
         ),
         "horizon_months": Param(
             DEFAULTS.horizon_months,

@@ -28,6 +28,9 @@ class Exit(IntEnum):
     # The data failed its checks (a critical expectation, the CLV audit): a retry on the same data cannot
     # change the verdict.
     FAILED_VERDICT = 3
+    # Nothing to work on yet (no complete day to validate, too little history to value customers on): the
+    # run is skipped with the job's reason, not failed.
+    NOTHING_TO_DO = 4
     ALREADY_RUNNING = 75  # EX_TEMPFAIL: another instance holds the data folder's lock
 
 
@@ -69,12 +72,16 @@ def run_checked(
     label: str,
     verdict_error: type[Exception] | None = None,
     timeout_s: float | None = None,
+    skip_error: type[Exception] | None = None,
 ) -> None:
-    """`run_logged`, raising JobFailedError unless the command exits OK; `verdict_error` instead when it
-    keeps the job contract (`verdict_error` given) and exits FAILED_VERDICT."""
+    """`run_logged`, raising JobFailedError unless the command exits OK; when it keeps the job contract,
+    `verdict_error` if it exits FAILED_VERDICT and `skip_error` if it exits NOTHING_TO_DO (a DAG passes
+    Airflow's fail-without-retry and skip exceptions)."""
     status = run_logged(command, cwd, timeout_s)
     if verdict_error is not None and status == Exit.FAILED_VERDICT:
         raise verdict_error(f"{label}: the data failed its checks (see the log above); not retried")
+    if skip_error is not None and status == Exit.NOTHING_TO_DO:
+        raise skip_error(f"{label}: nothing to do yet (the log above says why)")
     if status != Exit.OK:
         raise JobFailedError(f"{label} exited with status {status}")
 
@@ -85,11 +92,11 @@ def run_job(
     *arguments: str,
     verdict_error: type[Exception] = JobFailedError,
     timeout_s: float | None = None,
+    skip_error: type[Exception] = JobFailedError,
 ) -> None:
     """Runs the entry point jobs/<job> in the project's Python (which has pyspark and the package). Raises
-    `verdict_error` (a DAG passes Airflow's fail-without-retry exception) when it exits FAILED_VERDICT, and
-    JobFailedError when it exits otherwise than OK."""
+    `verdict_error` when it exits FAILED_VERDICT, `skip_error` when it exits NOTHING_TO_DO (a DAG passes
+    Airflow's fail-without-retry and skip exceptions), and JobFailedError when it exits otherwise than OK."""
     command = [sys.executable, str(settings.home / "jobs" / job), *arguments]
-    run_checked(
-        command, settings.home, f"jobs/{job} {' '.join(arguments)}".rstrip(), verdict_error, timeout_s
-    )
+    label = f"jobs/{job} {' '.join(arguments)}".rstrip()
+    run_checked(command, settings.home, label, verdict_error, timeout_s, skip_error)

@@ -186,6 +186,8 @@ class ClvSettings(BaseModel):
     # Recency and age T are day differences divided by the unit's days; weeks as in the literature.
     time_unit: TimeUnit = "week"
     top_customers: int = Field(default=20, ge=1)
+    # A run on a younger lake (days of events up to the as-of date) is skipped, saying why.
+    min_history_days: int = Field(default=21, ge=1)
 
     @property
     def unit_days(self) -> float:

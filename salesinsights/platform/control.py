@@ -20,8 +20,17 @@ from salesinsights.platform.services import AIRFLOW, NAMES, service
 from salesinsights.platform.supervisor import Supervisor, SupervisorNotRunningError, start_supervisor
 from salesinsights.settings import Settings
 
-# DAGs that `make up` unpauses; every other DAG stays paused until someone unpauses it.
-UNPAUSED_DAGS = ["file_drop", "streaming", "delta_maintenance", "airflow_db_clean"]
+# DAGs that `make up` unpauses: all of them, so the nightly gate and CLV refresh happen without anyone
+# having to find them (on an empty or young lake they skip, saying why); a DAG added later stays paused
+# until it is named here.
+UNPAUSED_DAGS = [
+    "file_drop",
+    "streaming",
+    "data_quality_nightly",
+    "clv_nightly",
+    "delta_maintenance",
+    "airflow_db_clean",
+]
 # How long `make up` waits for each service to be healthy.
 START_TIMEOUT_S = {"kafka": 120, "producer": 60, "streaming": 300, "dashboard": 60, "airflow": 240}
 

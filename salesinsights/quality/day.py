@@ -255,10 +255,20 @@ def read_day(
     return result
 
 
+def event_days(settings: Settings) -> list[date]:
+    """Silver's event dates, oldest first."""
+    delta = open_table(settings, SILVER_EVENTS)
+    return sorted(date.fromisoformat(part["event_date"]) for part in (delta.partitions() if delta else []))
+
+
+def complete_days(settings: Settings) -> list[date]:
+    """Silver's event dates but the newest, which is still filling."""
+    return event_days(settings)[:-1]
+
+
 def newest_complete_day(settings: Settings) -> date:
     """Yesterday in event time: the day before the newest event date in silver (that one is still filling)."""
-    delta = open_table(settings, SILVER_EVENTS)
-    days = sorted(date.fromisoformat(part["event_date"]) for part in (delta.partitions() if delta else []))
+    days = event_days(settings)
     if not days:
         raise LookupError(f"silver holds no events yet ({SILVER_EVENTS.path(settings)})")
     return days[-1] - timedelta(days=1)

@@ -1,16 +1,19 @@
 """audit.dq_results: one row per expectation per validation run, written with delta-rs.
 
 A run that is repeated (an Airflow retry, `make dq` again with the same --run-id) replaces its own rows for
-the suites it validated, in one Delta commit, and leaves every other run's rows alone.
+the days and suites it validated, one Delta commit per day, and leaves every other run's rows alone.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
-from salesinsights.catalog import AUDIT_DQ_RESULTS
+from salesinsights.catalog import AUDIT_DQ_RESULTS, SILVER_EVENTS
 from salesinsights.lake import arrow_schema
 from salesinsights.quality.outcomes import DayReport
 from salesinsights.settings import Settings
@@ -61,9 +64,17 @@ def store_results(settings: Settings, report: DayReport) -> None:
         write_deltalake(path, rows, mode="append")
         return
     suites = ", ".join(_literal(suite.suite) for suite in report.suites)
-    write_deltalake(
-        path, rows, mode="overwrite", predicate=f"run_id = {_literal(report.run_id)} AND suite IN ({suites})"
-    )
+    mine = f"run_id = {_literal(report.run_id)} AND day = '{report.day.isoformat()}' AND suite IN ({suites})"
+    write_deltalake(path, rows, mode="overwrite", predicate=mine)
+
+
+def validated_days(settings: Settings) -> set[date]:
+    """The event days whose lake some run has validated, passed or not (silver's suite ran on them; the CLV
+    gate's runs, which validate only a snapshot, do not count)."""
+    results = read_results(settings)
+    silver = results.filter(pc.equal(results["suite"], SILVER_EVENTS.qualified_name))
+    days = silver.column("day").unique().to_pylist()
+    return {day for day in days if day is not None}
 
 
 def read_results(settings: Settings, run_id: str | None = None) -> pa.Table:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -137,17 +137,45 @@ def suites_of_tables(tables: Collection[str] | None) -> list[str]:
     return [spec.name for spec in SUITES if tables is None or spec.table in tables]
 
 
-def validate_day_frames(settings: Settings, run_id: str, day: DayFrames, now: datetime) -> DayReport:
-    """Validates the frames of a day, stores each outcome in audit.dq_results (replacing an earlier attempt
-    of the same run) and renders the Data Docs."""
-    context = file_context(settings)
+def validate_day_frames(
+    settings: Settings,
+    run_id: str,
+    day: DayFrames,
+    now: datetime,
+    context: AbstractDataContext | None = None,
+) -> DayReport:
+    """Validates the frames of a day and stores each outcome in audit.dq_results (replacing an earlier
+    attempt of the same run on that day). The Data Docs are rendered apart (`render_data_docs`)."""
     report = DayReport(run_id, day.day, now, skipped=day.skipped)
-    run = RunIdentifier(run_name=run_id, run_time=now)
-    report.suites = validate_frames(context, day.frames, day.parameters, run)
+    run = RunIdentifier(run_name=f"{run_id}@{day.day.isoformat()}", run_time=now)
+    report.suites = validate_frames(context or file_context(settings), day.frames, day.parameters, run)
     store_results(settings, report)
-    context.build_data_docs(site_names=[DOCS_SITE])
     report.data_docs = data_docs_index(settings)
     return report
+
+
+def render_data_docs(settings: Settings, context: AbstractDataContext | None = None) -> None:
+    (context or file_context(settings)).build_data_docs(site_names=[DOCS_SITE])
+
+
+def validate_days(
+    settings: Settings,
+    days: Sequence[date],
+    run_id: str,
+    tables: Collection[str] | None = None,
+    now: datetime | None = None,
+) -> list[DayReport]:
+    """Every suite of the given tables (default: all) on each event day of the lake, in order; the Data
+    Docs rendered once at the end."""
+    now = now or datetime.now(UTC)
+    suites = suites_of_tables(tables)
+    context = file_context(settings)
+    reports = [
+        validate_day_frames(settings, run_id, read_day(settings, day, suites, now), now, context)
+        for day in days
+    ]
+    render_data_docs(settings, context)
+    return reports
 
 
 def validate_day(
@@ -158,5 +186,4 @@ def validate_day(
     now: datetime | None = None,
 ) -> DayReport:
     """Every suite of the given tables (default: all) on one event day of the lake."""
-    now = now or datetime.now(UTC)
-    return validate_day_frames(settings, run_id, read_day(settings, day, suites_of_tables(tables), now), now)
+    return validate_days(settings, [day], run_id, tables, now)[0]

@@ -1,6 +1,8 @@
 """`make up`, `make status`, `make down` for real: every service starts under the supervisor, reports
 healthy, feeds events from the file drop through the producer into Kafka, and stops cleanly, leaving no
-process behind."""
+process behind. On that platform, Airflow as its users drive it: a backfill of data_quality_nightly over
+three nights validates one event day per run, and each validation triggers clv_nightly through the
+`lake_validated` asset, which skips itself on so young a lake."""
 
 from __future__ import annotations
 
@@ -8,11 +10,18 @@ import json
 import re
 import subprocess
 import time
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from salesinsights.kafka_io import read_topic
+from salesinsights.platform.airflow_api import AirflowApi
 from salesinsights.platform.services import NAMES
-from salesinsights.settings import KafkaSettings
+from salesinsights.quality.day import event_days
+from salesinsights.quality.results import read_results
+from salesinsights.settings import KafkaSettings, ServiceSettings, Settings
 from tests.support import REPO, free_port, platform_env
 
 
@@ -30,13 +39,15 @@ def make(target: str, env: dict[str, str], timeout: int = 600) -> subprocess.Com
 
 def test_up_status_down(tmp_path: Path) -> None:
     kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}", controller_port=free_port())
+    services = ServiceSettings(airflow_port=free_port(), dashboard_port=free_port())
     env = platform_env(
         tmp_path / "data",
         kafka,
         SALESINSIGHTS_SOURCE__SCALE="0.01",
-        SALESINSIGHTS_SERVICES__AIRFLOW_PORT=str(free_port()),
-        SALESINSIGHTS_SERVICES__DASHBOARD_PORT=str(free_port()),
+        SALESINSIGHTS_SERVICES__AIRFLOW_PORT=str(services.airflow_port),
+        SALESINSIGHTS_SERVICES__DASHBOARD_PORT=str(services.dashboard_port),
     )
+    settings = Settings(data_dir=tmp_path / "data", kafka=kafka, services=services)
     try:
         up = make("up", env, timeout=900)
         assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-4000:]
@@ -57,6 +68,7 @@ def test_up_status_down(tmp_path: Path) -> None:
         assert list(archive.glob("events_*.csv.gz")), "no file went from the file drop through the producer"
         assert read_topic(kafka, kafka.raw_topic), "the raw topic holds no events"
         assert_password_only_in_private_files(tmp_path / "data")
+        assert_backfill_validates_each_day_and_triggers_clv(settings)
     finally:
         down = make("down", env, timeout=600)
     assert down.returncode == 0, down.stdout + down.stderr
@@ -83,3 +95,58 @@ def assert_password_only_in_private_files(data: Path) -> None:
     assert holders, "the password file itself should have been found"
     shared = [path for path in holders if path.stat().st_mode & 0o077]
     assert not shared, f"files that other users may read hold the Airflow password: {shared}"
+
+
+NIGHTS = ("2019-10-02", "2019-10-04")  # the backfill's logical dates: the nights after these event days
+VALIDATED = [date(2019, 10, 1), date(2019, 10, 2), date(2019, 10, 3)]
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(3)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def runs(api: AirflowApi, dag_id: str, run_type: str) -> list[dict[str, Any]]:
+    found = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns?run_type={run_type}&limit=100")
+    return list(found["dag_runs"])
+
+
+def assert_backfill_validates_each_day_and_triggers_clv(settings: Settings) -> None:
+    api = AirflowApi(settings)
+    api.log_in()
+    # Four days through the whole platform at once: the file drop's replay, the producer, the stream.
+    replay = {"replay_from": "2019-10-01", "replay_to": "2019-10-04"}
+    api.call("POST", "/api/v2/dags/file_drop/dagRuns", {"logical_date": None, "conf": replay})
+    wait_for(lambda: date(2019, 10, 4) in event_days(settings), 420, "silver to reach 2019-10-04")
+
+    body = {"dag_id": "data_quality_nightly", "from_date": f"{NIGHTS[0]}T00:00:00Z"}
+    api.call("POST", "/api/v2/backfills", body | {"to_date": f"{NIGHTS[1]}T23:59:59Z", "max_active_runs": 1})
+
+    def backfilled() -> list[dict[str, Any]]:
+        done = runs(api, "data_quality_nightly", "backfill")
+        return done if len(done) == 3 and all(run["state"] in ("success", "failed") for run in done) else []
+
+    backfill = wait_for(backfilled, 600, "the three backfill runs of data_quality_nightly")
+    assert {run["state"] for run in backfill} == {"success"}, backfill
+    results = read_results(settings).to_pylist()
+    days_of = {
+        run["dag_run_id"]: {row["day"] for row in results if row["run_id"] == run["dag_run_id"]}
+        for run in backfill
+    }
+    assert sorted(day for days in days_of.values() for day in days) == VALIDATED, days_of
+    assert all(len(days) == 1 for days in days_of.values()), days_of
+
+    # Each success updated lake_validated; clv_nightly ran on it and skipped itself: four days of history.
+    def clv_finished() -> list[dict[str, Any]]:
+        done = runs(api, "clv_nightly", "asset_triggered")
+        return done if done and all(run["state"] in ("success", "failed") for run in done) else []
+
+    clv = wait_for(clv_finished, 600, "clv_nightly, triggered by the lake_validated asset")
+    run_id = quote(clv[0]["dag_run_id"], safe="")
+    tasks = api.call("GET", f"/api/v2/dags/clv_nightly/dagRuns/{run_id}/taskInstances")["task_instances"]
+    states = {task["task_id"]: task["state"] for task in tasks}
+    assert states == dict.fromkeys(("stage", "audit", "publish", "report"), "skipped"), states

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from salesinsights.airflow_assets import LAKE_VALIDATED
 from salesinsights.clv.snapshot import check_run_id
 from salesinsights.runs.clv.cli import _arguments
-from salesinsights.runs.clv.nightly import clv_run_id, step_arguments
+from salesinsights.runs.clv.nightly import as_of_date, clv_run_id, step_arguments
 from tests.support import REPO, parsed_dags
 
 
@@ -26,7 +27,7 @@ def clv_dag(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def test_dag_runs_write_audit_publish_then_report(clv_dag: Any) -> None:
     assert clv_dag.catchup is False
     assert clv_dag.max_active_runs == 1
-    assert clv_dag.schedule == "0 2 * * *"
+    assert clv_dag.schedule == [LAKE_VALIDATED]  # after the data-quality gate, not at a clock time
     order = {task.task_id: {t.task_id for t in task.downstream_list} for task in clv_dag.tasks}
     assert order == {"stage": {"audit"}, "audit": {"publish"}, "publish": {"report"}, "report": set()}
     assert all(task.owner == "salesinsights" and task.retries >= 1 for task in clv_dag.tasks)
@@ -57,6 +58,17 @@ def test_the_arguments_of_a_step() -> None:
     assert (args.step, args.run_id, args.as_of) == ("audit", run_id, date(2020, 2, 29))
     assert (clv.horizon_months, clv.monthly_discount_rate) == (6, 0.02)
     assert "--as-of" not in " ".join(step_arguments("stage", run_id, None, 12, 0.01))
+
+
+def test_the_as_of_date_comes_from_the_form_else_the_newest_validated_day() -> None:
+    events: list[dict[str, Any]] = [
+        {"days": ["2019-10-03"], "newest_day": "2019-10-03"},
+        {"newest_day": "2019-10-09"},
+        {},
+    ]
+    assert as_of_date(None, events) == date(2019, 10, 9)
+    assert as_of_date("2019-10-05", events) == date(2019, 10, 5)
+    assert as_of_date(None, []) is None  # by hand: the job's default
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from salesinsights.airflow_assets import LAKE_VALIDATED
 from salesinsights.airflow_notifier import FailureNotifier
+from salesinsights.platform.control import UNPAUSED_DAGS
 from tests.support import REPO, parsed_dags
 
 DAGS_FOLDER = REPO / "dags"
@@ -79,3 +81,20 @@ def test_file_drop_shape(dag_bag: Any) -> None:
         assert param.description
     assert [task.task_id for task in dag.tasks] == ["drop"]
     assert all(task.retries >= 1 for task in dag.tasks)
+
+
+def test_clv_waits_on_the_data_quality_asset(dag_bag: Any) -> None:
+    """clv_nightly has no clock: it is scheduled on the asset that only data_quality_nightly's validation
+    task updates, and every DAG starts unpaused with `make up`."""
+    clv, quality = dag_bag.dags["clv_nightly"], dag_bag.dags["data_quality_nightly"]
+    assert clv.schedule == [LAKE_VALIDATED]
+    updaters = [
+        f"{dag_id}.{task.task_id}"
+        for dag_id, dag in dag_bag.dags.items()
+        for task in dag.tasks
+        if LAKE_VALIDATED in task.outlets
+    ]
+    assert updaters == ["data_quality_nightly.validate_days"]
+    assert quality.schedule == "30 3 * * *" and quality.catchup is False
+    assert set(quality.params.keys()) == {"day_from", "day_to"}
+    assert sorted(UNPAUSED_DAGS) == sorted(dag_bag.dag_ids)

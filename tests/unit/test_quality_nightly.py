@@ -7,7 +7,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from datetime import date
+from collections import Counter
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,8 +34,10 @@ from salesinsights.ops import Exit
 from salesinsights.quality import suites as S
 from salesinsights.quality.expect import CRITICAL
 from salesinsights.quality.results import read_results
-from salesinsights.quality.validate import validate_day
+from salesinsights.quality.validate import validate_day, validate_days
 from salesinsights.runs.clv.gate import validate_clv_snapshot
+from salesinsights.runs.quality import DayRequest, airflow_request
+from salesinsights.runs.quality import main as quality_main
 from salesinsights.settings import Settings
 from tests.medallion_frames import INGESTED_AT, Frames, medallion, raw_records, write_day
 from tests.support import REPO, platform_env
@@ -102,6 +105,68 @@ def test_clean_day_passes_and_results_are_stored_once_per_run(lake: Settings) ->
     validate_day(lake, DAYS[1], "run-1", LAKE_TABLES)  # a retry of the same run replaces its rows
     assert read_results(lake, "run-1").num_rows == stored.num_rows
     assert set(stored.column("day").to_pylist()) == {DAYS[1]}
+
+
+def test_pending_days_are_the_complete_ones_no_run_has_validated(lake: Settings, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    shutil.copytree(lake.data, settings.data, ignore=shutil.ignore_patterns("dq_results"))
+    pending = DayRequest(pending=True)
+    assert pending.days(settings) == [DAYS[0]]  # DAYS[1], silver's newest, is still filling
+    # A run of other suites alone (the CLV gate's, or `--tables bronze.events`) leaves the day pending.
+    validate_day(settings, DAYS[0], "bronze-only", [BRONZE_EVENTS.qualified_name])
+    assert read_results(settings, "bronze-only").num_rows > 0
+    assert pending.days(settings) == [DAYS[0]]
+
+    # One run over two days keeps a set of results per day; repeating it replaces them.
+    reports = validate_days(settings, list(DAYS), "run-range", LAKE_TABLES)
+    assert [report.day for report in reports] == list(DAYS)
+    stored = read_results(settings, "run-range")
+    per_day = Counter(stored.column("day").to_pylist())
+    assert set(per_day) == set(DAYS) and per_day[DAYS[0]] == per_day[DAYS[1]] > 0
+    validate_days(settings, list(DAYS), "run-range", LAKE_TABLES)
+    assert Counter(read_results(settings, "run-range").column("day").to_pylist()) == per_day
+    assert pending.days(settings) == []
+
+
+def test_which_days_an_airflow_run_validates() -> None:
+    night = datetime(2019, 10, 3, 3, 30, tzinfo=UTC)
+    assert airflow_request("backfill", night, {}).listed == (date(2019, 10, 2),)
+    assert airflow_request("scheduled", night, {}) == DayRequest(pending=True)
+    assert airflow_request("manual", None, {"day_from": None, "day_to": None}) == DayRequest(pending=True)
+    form = airflow_request("manual", None, {"day_from": "2019-10-02", "day_to": "2019-10-04"})
+    assert form.listed == (date(2019, 10, 2), date(2019, 10, 3), date(2019, 10, 4))
+    assert airflow_request("backfill", night, {"day_from": "2019-10-05"}).listed == (date(2019, 10, 5),)
+    with pytest.raises(ValueError, match="after its last day"):
+        airflow_request("manual", None, {"day_from": "2019-10-04", "day_to": "2019-10-02"})
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--day", "2019-10-02", "--pending"],
+        ["--from", "2019-10-02"],
+        ["--from", "2019-10-04", "--to", "2019-10-02"],
+        ["--day", "2019-10-02", "--from", "2019-10-01", "--to", "2019-10-03"],
+    ],
+)
+def test_the_job_refuses_contradictory_days(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        quality_main(argv)
+    assert refused.value.code == Exit.USAGE
+
+
+def test_nothing_to_validate_is_its_own_exit_status(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    job = subprocess.run(
+        [sys.executable, "jobs/data_quality.py", "--pending"],
+        cwd=REPO,
+        env=platform_env(settings.data, settings.kafka),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert job.returncode == Exit.NOTHING_TO_DO, job.stderr
+    assert "nothing to validate: silver holds no complete event day yet" in job.stderr
 
 
 def test_a_critical_defect_fails_the_job_naming_the_expectation(lake: Settings, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """`salesinsights clv`: a nightly CLV run by hand (stage, audit, publish, report), or one step of it as the
 clv_nightly DAG runs them. Exits 3 (a failed verdict) when the audit rejects the run: it is then not
-published."""
+published; 4 (nothing to do) when silver's history up to the as-of date is too short to value customers on
+(`SALESINSIGHTS_CLV__MIN_HISTORY_DAYS`)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from salesinsights.clv.snapshot import check_run_id, ensure_clv_tables
     from salesinsights.runs.clv.job import (
         RunRequest,
+        TooLittleHistoryError,
         audit_run,
         new_run_id,
         publish_run,
@@ -73,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ensure_clv_tables(spark, settings)
         if "stage" in steps:
-            stage_run(spark, settings, RunRequest(run_id, args.as_of, clv), progress)
+            try:
+                stage_run(spark, settings, RunRequest(run_id, args.as_of, clv), progress)
+            except TooLittleHistoryError as young:
+                print(f"nothing to value customers on yet: {young}", file=sys.stderr)
+                return Exit.NOTHING_TO_DO
         if "audit" in steps and not all(
             result.passed for result in audit_run(spark, settings, run_id, progress)
         ):

@@ -14,7 +14,7 @@ from salesinsights.quality import frames
 from salesinsights.quality import suites as S
 from salesinsights.quality.day import DayFrames, delta_fields, open_table, partition_frame
 from salesinsights.quality.outcomes import DayReport
-from salesinsights.quality.validate import validate_day_frames
+from salesinsights.quality.validate import render_data_docs, validate_day_frames
 from salesinsights.settings import Settings
 
 CLV_SCHEMA = S.schema_suite_name(GOLD_CUSTOMER_LIFETIME_VALUE)
@@ -37,7 +37,9 @@ def validate_clv_snapshot(settings: Settings, as_of: date, run_id: str | None = 
     else:
         day.frames[S.CLV] = snapshot
         day.frames[CLV_SCHEMA] = frames.schema_frame(GOLD_CUSTOMER_LIFETIME_VALUE, delta_fields(delta))
-    return validate_day_frames(settings, f"dq-{run_id or f'clv-{as_of}'}", day, datetime.now(UTC))
+    report = validate_day_frames(settings, f"dq-{run_id or f'clv-{as_of}'}", day, datetime.now(UTC))
+    render_data_docs(settings)
+    return report
 
 
 def suite_checks(report: DayReport) -> list[CheckResult]:

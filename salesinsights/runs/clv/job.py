@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -51,15 +52,35 @@ def report_path(settings: Settings, as_of: date) -> Path:
     return settings.data / "reports" / "clv" / f"clv_{as_of.isoformat()}.html"
 
 
+class TooLittleHistoryError(LookupError):
+    """Silver holds no purchases to value customers on, or too short a history to fit the models on: the
+    run has nothing to do yet (not a failure)."""
+
+
 def _silver(spark: SparkSession, settings: Settings) -> DataFrame:
-    return spark.read.format("delta").load(SILVER_EVENTS.path(settings))
+    path = SILVER_EVENTS.path(settings)
+    if not DeltaTable.isDeltaTable(spark, path):
+        raise TooLittleHistoryError(f"there is no silver table yet ({path})")
+    return spark.read.format("delta").load(path)
 
 
 def latest_event_date(silver_events: DataFrame) -> date:
     latest = silver_events.agg(F.max("event_date")).first()
     if latest is None or latest[0] is None:
-        raise LookupError("silver.events is empty: there is no data to value customers on")
+        raise TooLittleHistoryError("silver.events is empty: there is no data to value customers on")
     return latest[0]
+
+
+def check_history(silver_events: DataFrame, as_of: date, min_days: int) -> None:
+    """Refuses a history shorter than `min_days` up to `as_of` (a young lake: fits on a few days of
+    purchases extrapolate wildly)."""
+    first = silver_events.agg(F.min("event_date")).first()
+    days = (as_of - first[0]).days + 1 if first is not None and first[0] is not None else 0
+    if days < min_days:
+        raise TooLittleHistoryError(
+            f"silver holds {max(days, 0)} day(s) of events up to {as_of}; a CLV run needs at least "
+            f"{min_days} (SALESINSIGHTS_CLV__MIN_HISTORY_DAYS)"
+        )
 
 
 def _run_record(
@@ -96,6 +117,7 @@ def stage_run(spark: SparkSession, settings: Settings, request: RunRequest, prog
     """Summary, fits and scores of every customer, written to staging; returns the as-of date used."""
     silver = _silver(spark, settings)
     as_of = request.as_of or latest_event_date(silver)
+    check_history(silver, as_of, request.clv.min_history_days)
     with progress.step(f"summarising silver purchases up to {as_of} ({request.clv.time_unit}s)"):
         summary = customer_summary(
             purchase_occasions(purchases_until(silver, as_of)), as_of, request.clv.unit_days

@@ -4,7 +4,9 @@ through `ops.run_job`). Spark never runs inside an Airflow process."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import Any
 
 
 def clv_run_id(dag_run_id: str) -> str:
@@ -24,3 +26,12 @@ def step_arguments(
         f"--discount-rate={monthly_discount_rate!r}",
     ]
     return arguments + ([f"--as-of={as_of.isoformat()}"] if as_of else [])
+
+
+def as_of_date(as_of_param: str | None, event_extras: Iterable[Mapping[str, Any]]) -> date | None:
+    """The as-of date of a clv_nightly run: the trigger form's, else the newest day that the data-quality
+    runs which triggered it validated, else None (the job's default, silver's latest event date)."""
+    if as_of_param:
+        return date.fromisoformat(as_of_param)
+    validated = [str(extra["newest_day"]) for extra in event_extras if extra.get("newest_day")]
+    return date.fromisoformat(max(validated)) if validated else None
