@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
 
-from salesinsights.airflow_notifier import FailureNotifier
+from salesinsights.airflow_notifier import task_defaults
 
 
 @dag(
@@ -26,12 +26,7 @@ from salesinsights.airflow_notifier import FailureNotifier
     catchup=False,
     max_active_runs=1,
     tags=["salesinsights", "maintenance"],
-    default_args={
-        "owner": "salesinsights",
-        "on_failure_callback": [FailureNotifier()],
-        "retries": 1,
-        "retry_delay": timedelta(minutes=10),
-    },
+    default_args=task_defaults(1, retry_delay=timedelta(minutes=10)),
 )
 def airflow_db_clean() -> None:
     @task(execution_timeout=timedelta(hours=1))

@@ -41,7 +41,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from salesinsights.airflow_assets import LAKE_VALIDATED
-from salesinsights.airflow_notifier import FailureNotifier
+from salesinsights.airflow_notifier import task_defaults
 from salesinsights.settings import ClvSettings, get_settings
 
 DEFAULTS: ClvSettings = get_settings().clv
@@ -84,14 +84,8 @@ def _run_step(step: str) -> None:
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=3),
     tags=["salesinsights", "gold", "clv"],
-    default_args={
-        "owner": "salesinsights",
-        "on_failure_callback": [FailureNotifier()],
-        # Every step is idempotent for its run, so a retry is safe.
-        "retries": 1,
-        "retry_delay": timedelta(minutes=5),
-        "execution_timeout": timedelta(hours=1),
-    },
+    # Every step is idempotent for its run, so a retry is safe.
+    default_args=task_defaults(1, retry_delay=timedelta(minutes=5), execution_timeout=timedelta(hours=1)),
     params={
         "as_of": Param(
             None,

@@ -29,7 +29,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from salesinsights.airflow_assets import LAKE_VALIDATED
-from salesinsights.airflow_notifier import FailureNotifier
+from salesinsights.airflow_notifier import task_defaults
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,7 @@ log = logging.getLogger(__name__)
     catchup=False,
     max_active_runs=1,
     tags=["salesinsights", "quality"],
-    default_args={
-        "owner": "salesinsights",
-        "on_failure_callback": [FailureNotifier()],
-        "retries": 1,
-        "retry_delay": timedelta(minutes=10),
-    },
+    default_args=task_defaults(1, retry_delay=timedelta(minutes=10)),
     params={
         "day_from": Param(
             None,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from salesinsights.airflow_notifier import FailureNotifier
+from salesinsights.airflow_notifier import task_defaults
 
 if TYPE_CHECKING:
     from salesinsights.landing import DropResult
@@ -82,14 +82,8 @@ def _replay_range(params: dict[str, Any]) -> tuple[date, date] | None:
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),
     tags=["salesinsights", "ingest"],
-    default_args={
-        "owner": "salesinsights",
-        "on_failure_callback": [FailureNotifier()],
-        # Dropping is idempotent, so retrying is safe; a short delay keeps up with the one-minute schedule.
-        "retries": 2,
-        "retry_delay": timedelta(seconds=15),
-        "execution_timeout": timedelta(hours=1),
-    },
+    # Dropping is idempotent, so retrying is safe; a short delay keeps up with the one-minute schedule.
+    default_args=task_defaults(2, retry_delay=timedelta(seconds=15), execution_timeout=timedelta(hours=1)),
     params={
         "replay_from": Param(
             None,

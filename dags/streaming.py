@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
 
-from salesinsights.airflow_notifier import FailureNotifier
+from salesinsights.airflow_notifier import task_defaults
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,7 @@ log = logging.getLogger(__name__)
     catchup=False,
     max_active_runs=1,
     tags=["salesinsights", "streaming"],
-    default_args={
-        "owner": "salesinsights",
-        "on_failure_callback": [FailureNotifier()],
-        "retries": 0,
-        "execution_timeout": timedelta(minutes=5),
-    },
+    default_args=task_defaults(0, execution_timeout=timedelta(minutes=5)),
 )
 def streaming() -> None:
     @task

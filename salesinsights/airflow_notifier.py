@@ -1,10 +1,12 @@
 """The failure notifier of every DAG, on Airflow's notifier API: when a task fails for good (after its
-retries), `salesinsights.alerts` tells the configured target. The only module of the package that imports
-Airflow, and only dags/ import it (see ARCHITECTURE.md)."""
+retries), `salesinsights.alerts` tells the configured target; and the task defaults that carry it. With
+`airflow_assets`, the only module of the package that imports Airflow, and only dags/ import it (see
+ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseNotifier
@@ -13,6 +15,8 @@ from salesinsights.alerts import Failure, send
 from salesinsights.settings import get_settings
 
 log = logging.getLogger(__name__)
+
+OWNER = "salesinsights"
 
 
 def failure_of(context: Any) -> Failure:
@@ -38,3 +42,16 @@ class FailureNotifier(BaseNotifier):
             log.error("could not send the failure alert (%s): %s", undelivered, failure.text())
             return
         log.info("failure alert sent to %s", where)
+
+
+def task_defaults(retries: int, retry_delay: timedelta | None = None, **more: Any) -> dict[str, Any]:
+    """The `default_args` of every DAG of the project: the owner, the failure notifier, and the retries
+    (and anything `more`) that the DAG's work calls for."""
+    defaults: dict[str, Any] = {
+        "owner": OWNER,
+        "on_failure_callback": [FailureNotifier()],
+        "retries": retries,
+    }
+    if retry_delay is not None:
+        defaults["retry_delay"] = retry_delay
+    return defaults | more
