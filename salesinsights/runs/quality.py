@@ -38,6 +38,7 @@ class DayRequest:
         return cls(tuple(first + timedelta(days=n) for n in range((last - first).days + 1)))
 
     def days(self, settings: Settings) -> list[date]:
+        """The days, oldest first; LookupError, saying why, when there is none to validate."""
         if self.listed:
             return sorted(set(self.listed))
         if self.pending:
@@ -45,7 +46,10 @@ class DayRequest:
             if not complete:
                 raise LookupError("silver holds no complete event day yet")
             done = validated_days(settings)
-            return [day for day in complete if day not in done]
+            pending = [day for day in complete if day not in done]
+            if not pending:
+                raise LookupError("every complete day has been validated")
+            return pending
         return [newest_complete_day(settings)]
 
 
@@ -105,9 +109,6 @@ def main(argv: list[str] | None = None) -> int:
         wanted = request.days(settings)
     except LookupError as empty:
         print(f"nothing to validate: {empty}", file=sys.stderr)
-        return Exit.NOTHING_TO_DO
-    if not wanted:
-        print("nothing to validate: every complete day has been validated", file=sys.stderr)
         return Exit.NOTHING_TO_DO
     run_id = args.run_id or f"manual__{datetime.now(UTC):%Y%m%dT%H%M%S}"
     reports = validate_days(settings, wanted, run_id, args.tables)

@@ -125,7 +125,8 @@ def test_pending_days_are_the_complete_ones_no_run_has_validated(lake: Settings,
     assert set(per_day) == set(DAYS) and per_day[DAYS[0]] == per_day[DAYS[1]] > 0
     validate_days(settings, list(DAYS), "run-range", LAKE_TABLES)
     assert Counter(read_results(settings, "run-range").column("day").to_pylist()) == per_day
-    assert pending.days(settings) == []
+    with pytest.raises(LookupError, match="every complete day has been validated"):
+        pending.days(settings)
 
 
 def test_which_days_an_airflow_run_validates() -> None:
