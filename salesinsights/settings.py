@@ -120,6 +120,18 @@ class SparkSettings(BaseModel):
     retention: timedelta = timedelta(days=7)
 
 
+class SqlSettings(BaseModel):
+    """The SQL endpoint for BI tools: one Spark application serving JDBC/ODBC (the Spark Thrift Server,
+    HiveServer2's protocol) and Spark Connect, over the lake's tables registered by name in a Hive
+    metastore (embedded Derby under data/metastore)."""
+
+    thrift_port: int = 10000
+    connect_port: int = 15002
+    # How often the server registers tables that have appeared in the lake since (e.g. the CLV tables).
+    refresh: timedelta = Field(default=timedelta(seconds=30), gt=timedelta(0))
+    driver_memory: str = "1g"
+
+
 class ServiceSettings(BaseModel):
     bind_host: str = "127.0.0.1"
     airflow_port: int = 8080
@@ -234,6 +246,7 @@ class Settings(BaseSettings):
     producer: ProducerSettings = ProducerSettings()
     spark: SparkSettings = SparkSettings()
     services: ServiceSettings = ServiceSettings()
+    sql: SqlSettings = SqlSettings()
     supervisor: SupervisorSettings = SupervisorSettings()
     clv: ClvSettings = ClvSettings()
     alerts: AlertSettings = AlertSettings()
@@ -295,6 +308,16 @@ class Settings(BaseSettings):
     @property
     def jars(self) -> Path:
         return (self.jars_dir or self.home / ".jars").resolve()
+
+    @property
+    def metastore_dir(self) -> Path:
+        """The SQL endpoint's Hive metastore (embedded Derby) and its derby.log."""
+        return self.data / "metastore"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        """Spark's warehouse folder (managed tables; the lake's are external, by location)."""
+        return self.data / "warehouse"
 
     def table_path(self, layer: Literal["bronze", "silver", "gold", "audit"], table: str) -> str:
         """``<lake>/<layer>/<table>``, e.g. ``data/lake/silver/events``."""

@@ -32,7 +32,14 @@ UNPAUSED_DAGS = [
     "airflow_db_clean",
 ]
 # How long `make up` waits for each service to be healthy.
-START_TIMEOUT_S = {"kafka": 120, "producer": 60, "streaming": 300, "dashboard": 60, "airflow": 240}
+START_TIMEOUT_S = {
+    "kafka": 120,
+    "producer": 60,
+    "streaming": 300,
+    "dashboard": 60,
+    "sql": 300,
+    "airflow": 240,
+}
 
 
 class StartError(RuntimeError):
@@ -103,6 +110,13 @@ def start_dashboard(settings: Settings, supervisor: Supervisor) -> None:
     start_probed(settings, supervisor, "dashboard")
 
 
+def start_sql(settings: Settings, supervisor: Supervisor) -> None:
+    host, sql = settings.services.bind_host, settings.sql
+    for port in (sql.thrift_port, sql.connect_port):
+        _refuse_taken_port(supervisor, "sql", host, port)
+    start_probed(settings, supervisor, "sql")
+
+
 def start_airflow(settings: Settings, supervisor: Supervisor) -> None:
     services = settings.services
     _refuse_taken_port(supervisor, AIRFLOW[0], services.bind_host, services.airflow_port)
@@ -140,11 +154,12 @@ STARTERS: dict[str, Callable[[Settings, Supervisor], None]] = {
     "producer": lambda settings, supervisor: start_probed(settings, supervisor, "producer"),
     "streaming": lambda settings, supervisor: start_probed(settings, supervisor, "streaming"),
     "dashboard": start_dashboard,
+    "sql": start_sql,
     "airflow": start_airflow,
     "watchdog": lambda settings, supervisor: _start(settings, supervisor, "watchdog"),
 }
 # What `make up` starts, in order; "airflow" stands for its four parts.
-UP_ORDER = ("kafka", "producer", "streaming", "dashboard", "airflow", "watchdog")
+UP_ORDER = ("kafka", "producer", "streaming", "dashboard", "sql", "airflow", "watchdog")
 
 
 def up(settings: Settings, only: Iterable[str] = UP_ORDER) -> int:
@@ -173,15 +188,16 @@ def up(settings: Settings, only: Iterable[str] = UP_ORDER) -> int:
 
 
 # Stop order: the watchdog first (it would start again what is being stopped), then Airflow's scheduler
-# (while the API server still takes the reports of the tasks it finishes), the rest of Airflow, the
-# dashboard, the stream (its micro-batch in flight completes), the producer (its file in flight completes),
-# and the broker last.
+# (while the API server still takes the reports of the tasks it finishes), the rest of Airflow, the SQL
+# endpoint, the dashboard, the stream (its micro-batch in flight completes), the producer (its file in
+# flight completes), and the broker last.
 DOWN_ORDER = (
     "watchdog",
     "airflow-scheduler",
     "airflow-triggerer",
     "airflow-dag-processor",
     "airflow-api-server",
+    "sql",
     "dashboard",
     "streaming",
     "producer",

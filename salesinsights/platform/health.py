@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.request
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from salesinsights.platform.watchdog import own_report, read_actions
 from salesinsights.producer.service import STATUS_FILE as PRODUCER_STATUS
 from salesinsights.settings import Settings
 from salesinsights.spark.progress import STATUS_FILE as STREAMING_STATUS
+from salesinsights.spark.sql_health import STATUS_FILE as SQL_STATUS
 
 Probe = tuple[bool, str]
 # The producer and the streaming application rewrite their files every poll interval and every second.
@@ -92,6 +94,28 @@ def dashboard(settings: Settings) -> Probe:
     return True, f"at {url}, {report['status']}: {report['message']}{updated}"
 
 
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def sql(settings: Settings) -> Probe:
+    status, age = supervised_report(settings, "sql", SQL_STATUS)
+    host, ports = settings.services.bind_host, settings.sql
+    if status is None or age > settings.sql.refresh.total_seconds() + FRESH_S:
+        return False, "not reporting"
+    closed = [port for port in (ports.thrift_port, ports.connect_port) if not _listening(host, port)]
+    if closed:
+        return False, f"not listening on {host}:{', '.join(map(str, closed))}"
+    return True, (
+        f"JDBC jdbc:hive2://{host}:{ports.thrift_port}, Spark Connect sc://{host}:{ports.connect_port}; "
+        f"{len(status['tables'])} tables"
+    )
+
+
 def airflow(settings: Settings) -> Probe:
     api = AirflowApi(settings)
     try:
@@ -115,6 +139,7 @@ PROBES: dict[str, Callable[[Settings], Probe]] = {
     "producer": producer,
     "streaming": streaming,
     "dashboard": dashboard,
+    "sql": sql,
     # Airflow's API server reports on all its parts; each part's own line shows only its process.
     AIRFLOW[0]: airflow,
     "watchdog": watchdog,

@@ -35,6 +35,9 @@ SERVICES: tuple[Service, ...] = (
         "streaming", "Kafka → Delta bronze/silver/gold and the gold topic", stop_wait_s=120, stop_group=False
     ),
     Service("dashboard", "live sales on FastAPI", stop_wait_s=20),
+    Service(
+        "sql", "SQL for BI tools: JDBC (Thrift) and Spark Connect over the lake's tables", stop_wait_s=60
+    ),
     # The API server first: tasks report to it. The scheduler waits for its running tasks.
     *(Service(f"airflow-{part}", f"Airflow {part}", stop_wait_s=60) for part in AIRFLOW_PARTS),
     Service("watchdog", "restarts a hung stream and services left FATAL", stop_wait_s=10),
@@ -63,6 +66,8 @@ def launch_command(settings: Settings, name: str) -> tuple[list[str], dict[str, 
         return [python, str(settings.home / "jobs" / "streaming_medallion.py")], spark
     if name == "dashboard":
         return [python, "-m", "salesinsights.dashboard"], {}
+    if name == "sql":
+        return [python, str(settings.home / "jobs" / "sql_server.py")], spark
     if name == "watchdog":
         return [python, "-m", "salesinsights.platform.watchdog"], {}
     if name in AIRFLOW:

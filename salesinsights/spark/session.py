@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -35,6 +36,8 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
+        # Under data/, not a spark-warehouse/ folder wherever the process happens to start.
+        "spark.sql.warehouse.dir": str(settings.warehouse_dir),
         # Concurrent jobs (the live query, gold beside the archive's writes) share the cores by pool.
         "spark.scheduler.mode": "FAIR",
         "spark.scheduler.allocation.file": str(SCHEDULER_POOLS),
@@ -57,12 +60,14 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     return conf | spark.extra_conf
 
 
-def build_spark(settings: Settings, app_name: str) -> SparkSession:
+def build_spark(
+    settings: Settings, app_name: str, extra_conf: Mapping[str, str] | None = None
+) -> SparkSession:
     # Python workers must run the driver's interpreter (the venv), not whatever python3 is on PATH. PySpark
     # reads this from the environment only; the spark.pyspark.python setting reaches spark-submit alone.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
-    for key, value in spark_conf(settings, app_name).items():
+    for key, value in (spark_conf(settings, app_name) | dict(extra_conf or {})).items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")

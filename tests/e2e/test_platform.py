@@ -12,16 +12,20 @@ import subprocess
 import time
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+import pyspark
 
 from salesinsights.kafka_io import read_topic
 from salesinsights.platform.airflow_api import AirflowApi
 from salesinsights.platform.services import NAMES
 from salesinsights.quality.day import event_days
 from salesinsights.quality.results import read_results
-from salesinsights.settings import KafkaSettings, ServiceSettings, Settings
+from salesinsights.settings import KafkaSettings, ServiceSettings, Settings, SqlSettings
+from salesinsights.verify.ground_truth import expected_from_files
 from tests.support import REPO, free_port, platform_env
 
 
@@ -40,14 +44,17 @@ def make(target: str, env: dict[str, str], timeout: int = 600) -> subprocess.Com
 def test_up_status_down(tmp_path: Path) -> None:
     kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}", controller_port=free_port())
     services = ServiceSettings(airflow_port=free_port(), dashboard_port=free_port())
+    sql = SqlSettings(thrift_port=free_port(), connect_port=free_port())
     env = platform_env(
         tmp_path / "data",
         kafka,
         SALESINSIGHTS_SOURCE__SCALE="0.01",
         SALESINSIGHTS_SERVICES__AIRFLOW_PORT=str(services.airflow_port),
         SALESINSIGHTS_SERVICES__DASHBOARD_PORT=str(services.dashboard_port),
+        SALESINSIGHTS_SQL__THRIFT_PORT=str(sql.thrift_port),
+        SALESINSIGHTS_SQL__CONNECT_PORT=str(sql.connect_port),
     )
-    settings = Settings(data_dir=tmp_path / "data", kafka=kafka, services=services)
+    settings = Settings(data_dir=tmp_path / "data", kafka=kafka, services=services, sql=sql)
     try:
         up = make("up", env, timeout=900)
         assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-4000:]
@@ -69,6 +76,7 @@ def test_up_status_down(tmp_path: Path) -> None:
         assert read_topic(kafka, kafka.raw_topic), "the raw topic holds no events"
         assert_password_only_in_private_files(tmp_path / "data")
         assert_backfill_validates_each_day_and_triggers_clv(settings)
+        assert_sql_by_name_equals_the_files(settings)
     finally:
         down = make("down", env, timeout=600)
     assert down.returncode == 0, down.stdout + down.stderr
@@ -150,3 +158,50 @@ def assert_backfill_validates_each_day_and_triggers_clv(settings: Settings) -> N
     tasks = api.call("GET", f"/api/v2/dags/clv_nightly/dagRuns/{run_id}/taskInstances")["task_instances"]
     states = {task["task_id"]: task["state"] for task in tasks}
     assert states == dict.fromkeys(("stage", "audit", "publish", "report"), "skipped"), states
+
+
+BEELINE = Path(pyspark.__file__).parent / "bin" / "beeline"
+PROMPT = re.compile(r"^\d+: jdbc:hive2://\S+> ")
+
+
+def beeline(settings: Settings, query: str) -> list[list[str]]:
+    """The query through the JDBC endpoint with Hive's own client; the rows as text, header first."""
+    url = f"jdbc:hive2://{settings.services.bind_host}:{settings.sql.thrift_port}/default"
+    command = [
+        str(BEELINE),
+        "-u",
+        url,
+        "--outputformat=csv2",
+        "--silent=true",
+        "--showHeader=true",
+        "-e",
+        query,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # Beeline echoes its prompt ("0: jdbc:hive2://…> ") before the first line of output.
+    lines = (PROMPT.sub("", line) for line in done.stdout.splitlines())
+    return [line.split(",") for line in lines if "," in line]
+
+
+def assert_sql_by_name_equals_the_files(settings: Settings) -> None:
+    """The lake's tables by name through JDBC; per-product daily revenue of the complete days equals what
+    the landed files hold."""
+    tables = {row[1] for row in beeline(settings, "SHOW TABLES IN gold")[1:]}
+    assert {"product_sales", "product_sales_daily"} <= tables, tables
+    rows = beeline(
+        settings,
+        "SELECT event_date, product_id, revenue, units FROM gold.product_sales_daily "
+        "WHERE event_date <= DATE'2019-10-03' AND units > 0",
+    )
+    assert rows[0] == ["event_date", "product_id", "revenue", "units"], rows[:2]
+    through_sql = {
+        (day, int(product)): (Decimal(revenue), int(units)) for day, product, revenue, units in rows[1:]
+    }
+    files = [path for path in sorted(settings.produced_dir.iterdir()) if path.name < "events_20191004"]
+    truth = {
+        key: value
+        for key, value in expected_from_files(files).daily_totals().items()
+        if key[0] <= "2019-10-03"
+    }
+    assert through_sql == truth and len(truth) > 100

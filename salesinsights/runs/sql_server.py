@@ -1,0 +1,64 @@
+"""`salesinsights sql-server` (`jobs/sql_server.py`, what the supervisor runs as `sql`): the SQL endpoint
+for BI tools — JDBC/ODBC (the Spark Thrift Server) on 127.0.0.1:10000 and Spark Connect on 127.0.0.1:15002 —
+over the lake's tables registered by name (`gold.product_sales_daily`, …; see spark/sql_server.py).
+
+Runs until SIGTERM/SIGINT. One instance per data folder (its embedded metastore admits one): a second start is
+refused (exit 75)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from salesinsights.locks import AlreadyRunningError, single_instance
+from salesinsights.ops import Exit, job_parser
+from salesinsights.settings import Settings, get_settings
+from salesinsights.spark.sql_health import write_sql_health
+
+LOCK = "sql"
+log = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    job_parser("salesinsights sql-server", __doc__).parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    try:
+        with single_instance(settings.run_dir, LOCK):
+            return serve(settings)
+    except AlreadyRunningError as refused:
+        log.error("not started: %s", refused)
+        return Exit.ALREADY_RUNNING
+
+
+def serve(settings: Settings) -> int:
+    # Spark loads only once the arguments are known to be good.
+    from salesinsights.spark.session import build_spark
+    from salesinsights.spark.sql_server import register_tables, sql_server_conf, start_thrift_server
+
+    stop_requested = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop_requested.set())
+    settings.metastore_dir.mkdir(parents=True, exist_ok=True)
+    spark = build_spark(settings, "salesinsights-sql", sql_server_conf(settings))
+    tables = register_tables(spark, settings)
+    start_thrift_server(spark)
+    log.info(
+        "JDBC on %s:%d, Spark Connect on %s:%d; tables: %s",
+        settings.services.bind_host,
+        settings.sql.thrift_port,
+        settings.services.bind_host,
+        settings.sql.connect_port,
+        ", ".join(tables),
+    )
+    while not stop_requested.is_set():
+        write_sql_health(settings.run_dir, tables)
+        stop_requested.wait(settings.sql.refresh.total_seconds())
+        if not stop_requested.is_set():
+            added = register_tables(spark, settings)
+            if added:
+                log.info("registered %s", ", ".join(added))
+                tables += added
+    spark.stop()
+    return Exit.OK
