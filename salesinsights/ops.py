@@ -12,10 +12,12 @@ import argparse
 import logging
 import subprocess
 import sys
+from collections.abc import Callable
 from enum import IntEnum
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from salesinsights.locks import AlreadyRunningError, single_instance
 from salesinsights.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,18 @@ def package_version() -> str:
         return version("salesinsights")
     except PackageNotFoundError:  # run from a checkout that is not installed
         return "unknown"
+
+
+def run_service(settings: Settings, lock: str, serve: Callable[[], int]) -> int:
+    """How a long-running service starts: its log lines to stderr (the supervisor's log of it), and the
+    data folder's lock `lock` held while `serve` runs; a second instance is refused, ALREADY_RUNNING."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        with single_instance(settings.run_dir, lock):
+            return serve()
+    except AlreadyRunningError as refused:
+        logging.error("not started: %s", refused)
+        return Exit.ALREADY_RUNNING
 
 
 def job_parser(prog: str, description: str | None) -> argparse.ArgumentParser:

@@ -339,9 +339,10 @@ def newest_event_day(settings: Settings) -> date | None:
 
 
 @contextmanager
-def file_drop_paused(settings: Settings, say: Callable[[str], None]) -> Iterator[None]:
+def file_drop_paused(chaos: Chaos) -> Iterator[None]:
     """Airflow's file_drop DAG paused while the chaos run lands its own files (if Airflow runs)."""
-    api = AirflowApi(settings)
+    say = chaos.say
+    api = AirflowApi(chaos.settings)
     try:
         api.log_in()
         was_paused = bool(api.dags()["file_drop"]["is_paused"])
@@ -355,11 +356,7 @@ def file_drop_paused(settings: Settings, say: Callable[[str], None]) -> Iterator
         # A drop already under way still lands its file after the pause (measured: 2019-10-01's landed
         # after the chaos run had found the lake empty and sent the real sample's 2019-10-01 hours, which
         # then fell behind the watermark).
-        deadline = time.monotonic() + RECOVERY_TIMEOUT_S
-        while api.busy_tasks("file_drop"):
-            if time.monotonic() > deadline:
-                raise ChaosError("file_drop's running drop did not finish")
-            time.sleep(1)
+        chaos.wait(lambda: not api.busy_tasks("file_drop"), RECOVERY_TIMEOUT_S, "file_drop's drop under way")
         yield
     finally:
         if not was_paused:
@@ -397,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the platform is not up (make up)", file=sys.stderr)
         return 1
     try:
-        with file_drop_paused(settings, before.say):
+        with file_drop_paused(before):
             # What was landed before the pause (make up's file_drop starts at once) is streamed first, so
             # that the replay's days can follow it: none of them is then behind the watermark.
             before.wait(before.caught_up, RECOVERY_TIMEOUT_S, "the files landed before the chaos run")

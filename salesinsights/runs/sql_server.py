@@ -11,8 +11,7 @@ import logging
 import signal
 import threading
 
-from salesinsights.locks import AlreadyRunningError, single_instance
-from salesinsights.ops import Exit, job_parser
+from salesinsights.ops import Exit, job_parser, run_service
 from salesinsights.settings import Settings, get_settings
 from salesinsights.spark.sql_health import write_sql_health
 
@@ -22,14 +21,8 @@ log = logging.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> int:
     job_parser("salesinsights sql-server", __doc__).parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    try:
-        with single_instance(settings.run_dir, LOCK):
-            return serve(settings)
-    except AlreadyRunningError as refused:
-        log.error("not started: %s", refused)
-        return Exit.ALREADY_RUNNING
+    return run_service(settings, LOCK, lambda: serve(settings))
 
 
 def serve(settings: Settings) -> int:

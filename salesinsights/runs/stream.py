@@ -15,8 +15,7 @@ from pathlib import Path
 
 from pyspark.sql.streaming import StreamingQuery
 
-from salesinsights.locks import AlreadyRunningError, single_instance
-from salesinsights.ops import Exit, job_parser
+from salesinsights.ops import Exit, job_parser, run_service
 from salesinsights.settings import Settings, get_settings
 from salesinsights.spark.archive import ARCHIVE_QUERY_NAME, start_archive
 from salesinsights.spark.live import LIVE_QUERY_NAME, start_live_sales
@@ -34,14 +33,8 @@ def report(queries: dict[str, StreamingQuery], run_dir: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     job_parser("salesinsights stream run", __doc__).parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    try:
-        with single_instance(settings.run_dir, STREAMING_LOCK):
-            return run(settings)
-    except AlreadyRunningError as refused:
-        logging.error("not started: %s", refused)
-        return Exit.ALREADY_RUNNING
+    return run_service(settings, STREAMING_LOCK, lambda: run(settings))
 
 
 def run(settings: Settings) -> int:
