@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,16 @@ from salesinsights.settings import Settings
 
 # Loopback: never through a proxy that the environment may name.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# On SQLite, Airflow answers 503 when a write (a backfill's creation) meets the scheduler's lock; it has
+# rolled back, so the same request again is safe.
+LOCKED_RETRY_DELAYS_S = (1, 2, 3, 5)
 PARTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
+
+
+def _send(request: urllib.request.Request) -> Any:
+    with _OPENER.open(request, timeout=10) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else None
 
 
 class AirflowApi:
@@ -29,9 +39,14 @@ class AirflowApi:
             headers["Authorization"] = f"Bearer {self._token}"
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
-        with _OPENER.open(request, timeout=10) as response:
-            raw = response.read()
-        return json.loads(raw) if raw else None
+        for delay_s in LOCKED_RETRY_DELAYS_S:
+            try:
+                return _send(request)
+            except urllib.error.HTTPError as error:
+                if error.code != 503:
+                    raise
+            time.sleep(delay_s)
+        return _send(request)
 
     def health(self) -> dict[str, str]:
         """Each part's status (healthy, unhealthy or absent); OSError when the server is unreachable."""
