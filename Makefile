@@ -4,9 +4,9 @@ SHELL := /bin/bash
 PYTHON_BOOTSTRAP ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-SETUP_STAMP := $(VENV)/.setup-$(shell cat requirements.lock pyproject.toml jvm/*/pom.xml 2>/dev/null | sha256sum | cut -c1-16)
+SETUP_STAMP := $(VENV)/.setup-$(shell cat requirements.lock pyproject.toml jvm/*/pom.xml $$(find jvm -name '*.java' | sort) 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: help setup up down status logs password test test-unit lint generate maintenance clv dq expectations chaos stream-reset \
+.PHONY: help setup up down status logs password test test-unit lint generate maintenance clv sql dq expectations chaos stream-reset \
 	bench-stream \
 	bench-freshness bench-clv clean
 
@@ -21,6 +21,7 @@ $(SETUP_STAMP):
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	scripts/fetch_jars.sh
+	scripts/build_sql_guard.sh
 	@rm -f $(VENV)/.setup-* && touch $@
 
 up: setup ## Start the supervisor and every service under it (Kafka, producer, stream, dashboard, Airflow); returns once healthy
@@ -57,6 +58,9 @@ maintenance: setup ## Compact and vacuum the Delta tables now (what the nightly 
 
 clv: setup ## A nightly CLV run by hand on the latest silver data (AS_OF=YYYY-MM-DD, HORIZON=months)
 	$(PY) -m salesinsights.cli clv $(if $(AS_OF),--as-of $(AS_OF)) $(if $(HORIZON),--horizon-months $(HORIZON))
+
+sql: setup ## Beeline (Hive's JDBC shell) on the SQL endpoint of the running platform
+	$(PY) -m salesinsights.cli sql --shell
 
 dq: setup ## Validate the newest complete day of the lake (DAY=YYYY-MM-DD); exits non-zero on failure
 	$(PY) -m salesinsights.cli dq $(if $(DAY),--day $(DAY))

@@ -88,6 +88,10 @@ JOBS = {
     "clv": ("salesinsights.runs.clv.cli", "a nightly CLV run by hand: stage, audit, publish, report"),
     "dq": ("salesinsights.runs.quality", "validate one event day with the Great Expectations suites"),
     "maintenance": ("salesinsights.runs.maintenance", "compact and vacuum the Delta tables"),
+    "sql": (
+        "salesinsights.runs.sql_query",
+        "one SQL query over the lake's tables by name, as a table",
+    ),
     "sql-server": (
         "salesinsights.runs.sql_server",
         "the SQL endpoint for BI tools, JDBC and Spark Connect (what the supervisor runs)",

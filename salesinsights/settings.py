@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "SALESINSIGHTS_"
@@ -130,6 +130,11 @@ class SqlSettings(BaseModel):
     # How often the server registers tables that have appeared in the lake since (e.g. the CLV tables).
     refresh: timedelta = Field(default=timedelta(seconds=30), gt=timedelta(0))
     driver_memory: str = "1g"
+    # How long `salesinsights sql` waits for the endpoint's answer to one query.
+    client_timeout: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    # Required of every client when set (any user name); the endpoint refuses to start without one when the
+    # services are bound beyond the loopback address.
+    password: SecretStr | None = None
 
 
 class ServiceSettings(BaseModel):
@@ -145,10 +150,20 @@ class ServiceSettings(BaseModel):
     # than this: two every-minute DAGs add about 2,880 runs a day.
     airflow_metadata_retention: timedelta = Field(default=timedelta(days=14), ge=timedelta(hours=1))
 
+    @property
+    def client_host(self) -> str:
+        """The host that reaches the services from this machine: the loopback address when they are bound
+        to every interface."""
+        return "127.0.0.1" if self.bind_host in {"", "0.0.0.0", "::"} else self.bind_host
+
+    @property
+    def on_loopback(self) -> bool:
+        """Whether the services are reachable from this machine only."""
+        return self.bind_host in {"localhost", "::1"} or self.bind_host.startswith("127.")
+
     def url(self, port: int) -> str:
-        """The URL that reaches one of the platform's services on `port`: on the loopback address when they
-        are bound to every interface, an IPv6 literal in brackets."""
-        host = "127.0.0.1" if self.bind_host in {"", "0.0.0.0", "::"} else self.bind_host
+        """The URL that reaches one of the platform's services on `port`, an IPv6 literal in brackets."""
+        host = self.client_host
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     @property

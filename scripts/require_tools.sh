@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Checks for the system tools that `make setup` needs (Python 3.11, Java 17+, Maven) and installs the JVM
+# Checks for the system tools that `make setup` needs (Python 3.11, a JDK 17+, Maven) and installs the JVM
 # ones from Debian's packages when they are missing and we may (root).
 set -euo pipefail
 missing=()
-command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+# javac: the SQL endpoint's guard (jvm/sql-guard) is compiled here, against the pinned pyspark's jars.
+command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then

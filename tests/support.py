@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from typing import Any
 
 from salesinsights.producer.service import LandingProducer
 from salesinsights.settings import KafkaSettings, Settings, child_environment
+from salesinsights.sql_client import beeline_command
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_SAMPLE_DIR = REPO.parent / "shared" / "data" / "real_sample"
@@ -119,3 +121,22 @@ def parsed_dags(airflow_home: Path, dag_folder: Path) -> Iterator[Any]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+PROMPT = re.compile(r"^\d+: jdbc:hive2://\S+> ")
+
+
+def run_beeline(settings: Settings, *statements: str) -> subprocess.CompletedProcess[str]:
+    """The statements through the JDBC endpoint with Hive's own client, as `make sql` opens it."""
+    command = [*beeline_command(settings), "--outputformat=csv2", "--silent=true", "--showHeader=true"]
+    command += ["-e", ";\n".join(statements)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+def beeline(settings: Settings, query: str) -> list[list[str]]:
+    """The query through beeline; the rows as text, header first."""
+    done = run_beeline(settings, query)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # Beeline echoes its prompt ("0: jdbc:hive2://…> ") before the first line of output.
+    lines = (PROMPT.sub("", line) for line in done.stdout.splitlines())
+    return [line.split(",") for line in lines if "," in line]

@@ -8,6 +8,7 @@ refused (exit 75)."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 
@@ -28,13 +29,28 @@ def main(argv: list[str] | None = None) -> int:
 def serve(settings: Settings) -> int:
     # Spark loads only once the arguments are known to be good.
     from salesinsights.spark.session import build_spark
-    from salesinsights.spark.sql_server import register_tables, sql_server_conf, start_thrift_server
+    from salesinsights.spark.sql_server import (
+        NO_PYTHON_WORKERS,
+        password_environment,
+        register_tables,
+        sql_server_conf,
+        start_thrift_server,
+        trust,
+    )
 
     stop_requested = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_requested.set())
+    try:
+        os.environ.update(password_environment(settings))
+    except ValueError as refused:
+        log.error("%s", refused)
+        return Exit.USAGE
     settings.metastore_dir.mkdir(parents=True, exist_ok=True)
+    # The JVM takes its Python workers' interpreter from this variable, which no client can change.
+    os.environ["PYSPARK_PYTHON"] = str(NO_PYTHON_WORKERS)
     spark = build_spark(settings, "salesinsights-sql", sql_server_conf(settings))
+    trust(spark)
     tables = register_tables(spark, settings)
     start_thrift_server(spark)
     log.info(

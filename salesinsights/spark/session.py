@@ -13,6 +13,7 @@ from salesinsights.settings import Settings
 
 # The live query's pool before the archive's (see the file).
 SCHEDULER_POOLS = Path(__file__).with_name("fairscheduler.xml")
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 
 
 def local_jars(settings: Settings) -> list[str]:
@@ -32,7 +33,7 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.master": spark.master,
         "spark.jars": ",".join(local_jars(settings)),
         "spark.driver.memory": spark.driver_memory,
-        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.extensions": DELTA_EXTENSION,
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",

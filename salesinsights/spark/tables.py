@@ -35,10 +35,27 @@ def spark_schema(table: Table) -> T.StructType:
     )
 
 
+def commented_schema(table: Table) -> T.StructType:
+    """The schema with each column's comment in its metadata, where Delta keeps it for DESCRIBE, the SQL
+    endpoint and BI tools; writers' frames need none (Delta keeps a table's comments on every write)."""
+    return T.StructType(
+        [
+            T.StructField(field.name, field.dataType, field.nullable, {"comment": column.comment})
+            for field, column in zip(spark_schema(table).fields, table.columns, strict=True)
+        ]
+    )
+
+
+def sql_string(text: str) -> str:
+    """The text as a Spark SQL string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def ensure_table(spark: SparkSession, settings: Settings, table: Table) -> None:
-    """Creates the table at its path unless it exists (safe to call from several processes), and adds the
-    columns that a table created by an earlier release lacks (their values are null in older rows)."""
-    schema = spark_schema(table)
+    """Creates the table at its path unless it exists (safe to call from several processes), with the
+    table's and the columns' comments, and adds the columns that a table created by an earlier release lacks
+    (their values are null in older rows)."""
+    schema = commented_schema(table)
     builder = (
         DeltaTable.createIfNotExists(spark)
         .location(table.path(settings))
@@ -51,5 +68,8 @@ def ensure_table(spark: SparkSession, settings: Settings, table: Table) -> None:
     stored = DeltaTable.forPath(spark, table.path(settings)).toDF().schema.fieldNames()
     missing = [field for field in schema.fields if field.name not in stored]
     if missing:
-        columns = ", ".join(f"{field.name} {field.dataType.simpleString()}" for field in missing)
+        columns = ", ".join(
+            f"{field.name} {field.dataType.simpleString()} COMMENT {sql_string(field.metadata['comment'])}"
+            for field in missing
+        )
         spark.sql(f"ALTER TABLE delta.`{table.path(settings)}` ADD COLUMNS ({columns})")

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pyspark
-
 from salesinsights.kafka_io import read_topic
 from salesinsights.platform.airflow_api import AirflowApi
 from salesinsights.platform.services import NAMES
@@ -26,7 +24,7 @@ from salesinsights.quality.day import event_days
 from salesinsights.quality.results import read_results
 from salesinsights.settings import KafkaSettings, ServiceSettings, Settings, SqlSettings
 from salesinsights.verify.ground_truth import expected_from_files
-from tests.support import REPO, free_port, platform_env
+from tests.support import REPO, beeline, free_port, platform_env
 
 
 def make(target: str, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess[str]:
@@ -158,30 +156,6 @@ def assert_backfill_validates_each_day_and_triggers_clv(settings: Settings) -> N
     tasks = api.call("GET", f"/api/v2/dags/clv_nightly/dagRuns/{run_id}/taskInstances")["task_instances"]
     states = {task["task_id"]: task["state"] for task in tasks}
     assert states == dict.fromkeys(("stage", "audit", "publish", "report"), "skipped"), states
-
-
-BEELINE = Path(pyspark.__file__).parent / "bin" / "beeline"
-PROMPT = re.compile(r"^\d+: jdbc:hive2://\S+> ")
-
-
-def beeline(settings: Settings, query: str) -> list[list[str]]:
-    """The query through the JDBC endpoint with Hive's own client; the rows as text, header first."""
-    url = f"jdbc:hive2://{settings.services.bind_host}:{settings.sql.thrift_port}/default"
-    command = [
-        str(BEELINE),
-        "-u",
-        url,
-        "--outputformat=csv2",
-        "--silent=true",
-        "--showHeader=true",
-        "-e",
-        query,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    # Beeline echoes its prompt ("0: jdbc:hive2://…> ") before the first line of output.
-    lines = (PROMPT.sub("", line) for line in done.stdout.splitlines())
-    return [line.split(",") for line in lines if "," in line]
 
 
 def assert_sql_by_name_equals_the_files(settings: Settings) -> None:

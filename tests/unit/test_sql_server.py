@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from pydantic import SecretStr
+
 from salesinsights.catalog import GOLD_PRODUCT_SALES_DAILY, SILVER_EVENTS, TABLES
-from salesinsights.settings import Settings
-from salesinsights.spark.sql_server import LAYER_COMMENTS, registration_statements, sql_server_conf
+from salesinsights.settings import ServiceSettings, Settings, SqlSettings
+from salesinsights.spark.sql_server import (
+    LAYER_COMMENTS,
+    password_environment,
+    registration_statements,
+    sql_server_conf,
+)
 
 
 def test_each_new_table_is_registered_by_name_at_its_location(tmp_path: Path) -> None:
@@ -31,9 +39,7 @@ def test_every_layer_of_the_catalogue_has_a_database_comment() -> None:
 def test_the_endpoint_listens_where_the_settings_say_and_keeps_its_metastore_under_data(
     tmp_path: Path,
 ) -> None:
-    jars = tmp_path / "jars" / "spark"
-    jars.mkdir(parents=True)
-    (jars / "delta.jar").touch()
+    jars, guard = fetched_jars(tmp_path)
     settings = Settings(data_dir=tmp_path / "data", jars_dir=tmp_path / "jars")
     conf = sql_server_conf(settings)
     assert conf["spark.hadoop.hive.server2.thrift.bind.host"] == "127.0.0.1"
@@ -46,4 +52,58 @@ def test_the_endpoint_listens_where_the_settings_say_and_keeps_its_metastore_und
         str(tmp_path / "data" / "metastore" / "metastore_db")
         in conf["spark.hadoop.javax.jdo.option.ConnectionURL"]
     )
-    assert conf["spark.driver.extraClassPath"] == str(jars / "delta.jar")
+    assert conf["spark.driver.extraClassPath"] == f"{jars / 'delta.jar'}:{guard}"
+
+
+def fetched_jars(tmp_path: Path) -> tuple[Path, Path]:
+    """What `make setup` leaves: the fetched Spark jars and the compiled guard."""
+    jars = tmp_path / "jars" / "spark"
+    jars.mkdir(parents=True)
+    (jars / "delta.jar").touch()
+    guard = tmp_path / "jars" / "sql-guard" / "salesinsights-sql-guard.jar"
+    guard.parent.mkdir()
+    guard.touch()
+    return jars, guard
+
+
+def test_clients_write_only_the_endpoints_own_folders_and_read_only_the_lake(tmp_path: Path) -> None:
+    fetched_jars(tmp_path)
+    settings = Settings(data_dir=tmp_path / "data", jars_dir=tmp_path / "jars")
+    conf = sql_server_conf(settings)
+    assert conf["spark.sql.extensions"].split(",") == [
+        "io.delta.sql.DeltaSparkSessionExtension",
+        "salesinsights.sqlguard.ReadOnlyExtensions",
+    ]
+    assert conf["spark.hadoop.fs.file.impl"] == "salesinsights.sqlguard.ReadOnlyLocalFileSystem"
+    data = tmp_path / "data"
+    writable = conf["spark.hadoop.salesinsights.sql.writable.roots"].split(",")
+    assert writable == [str(data / "metastore"), str(data / "warehouse")]
+    assert conf["spark.hadoop.salesinsights.sql.readable.roots"].split(",")[0] == str(data / "lake")
+    scratch = [conf[f"spark.hadoop.hive.{key}"] for key in ("exec.scratchdir", "exec.local.scratchdir")]
+    assert all(path.startswith(str(data / "metastore")) for path in scratch)
+
+
+def test_without_the_compiled_guard_the_endpoint_does_not_start(tmp_path: Path) -> None:
+    _, guard = fetched_jars(tmp_path)
+    guard.unlink()
+    with pytest.raises(FileNotFoundError, match="make setup"):
+        sql_server_conf(Settings(data_dir=tmp_path / "data", jars_dir=tmp_path / "jars"))
+
+
+def test_beyond_the_loopback_address_the_endpoint_needs_a_password(tmp_path: Path) -> None:
+    fetched_jars(tmp_path)
+    open_to_all = ServiceSettings(bind_host="0.0.0.0")
+    with pytest.raises(ValueError, match="SALESINSIGHTS_SQL__PASSWORD"):
+        password_environment(Settings(data_dir=tmp_path, services=open_to_all))
+    assert password_environment(Settings(data_dir=tmp_path)) == {}
+
+    guarded = Settings(
+        data_dir=tmp_path,
+        jars_dir=tmp_path / "jars",
+        services=open_to_all,
+        sql=SqlSettings(password=SecretStr("s3cret")),
+    )
+    assert set(password_environment(guarded).values()) == {"s3cret"}
+    conf = sql_server_conf(guarded)
+    assert conf["spark.hadoop.hive.server2.authentication"] == "CUSTOM"
+    assert "s3cret" not in str(conf), "the password stays out of the Spark configuration clients can list"
