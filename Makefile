@@ -8,7 +8,7 @@ SETUP_STAMP := $(VENV)/.setup-$(shell cat requirements.lock pyproject.toml jvm/*
 
 .PHONY: help setup up down status logs password test test-unit lint generate maintenance clv sql dq expectations chaos stream-reset \
 	bench-stream \
-	bench-freshness bench-clv clean
+	bench-freshness bench-sql bench-clv clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ bench-stream: setup ## Streaming throughput and micro-batch durations (DAYS=3, S
 
 bench-freshness: setup ## Seconds from landing file to purchase in the dashboard API (platform up; RATE=5000 DURATION=60)
 	$(PY) -m salesinsights.bench.freshness $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION))
+
+bench-sql: setup ## BI queries through the SQL endpoint vs DuckDB on five months (SCALE=1.0); landing-to-SQL seconds if the platform is up
+	$(PY) -m salesinsights.bench.sql $(if $(SCALE),--scale $(SCALE))
 
 bench-clv: setup ## Whole CLV job on five months and on 10 %, and the RFM summary in Spark vs DuckDB
 	$(PY) -m salesinsights.bench.clv

@@ -46,16 +46,18 @@ def endpoint(settings: Settings) -> Iterator[Runner]:
         password=settings.sql.password.get_secret_value() if settings.sql.password else "-",
         timeout=settings.sql.client_timeout.total_seconds(),
     )
+    cursor = connection.cursor()
+
+    def run(query: str) -> Answer:
+        cursor.execute(query)
+        columns = [column[0].split(".")[-1] for column in cursor.description or []]
+        return Answer(columns, list(cursor.fetchall()) if columns else [])
+
     try:
-        cursor = connection.cursor()
-
-        def run(query: str) -> Answer:
-            cursor.execute(query)
-            columns = [column[0].split(".")[-1] for column in cursor.description or []]
-            return Answer(columns, list(cursor.fetchall()) if columns else [])
-
         yield run
     finally:
+        # The cursor first: left to the garbage collector, it would reach for a server that may be gone.
+        cursor.close()
         connection.close()
 
 

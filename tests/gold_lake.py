@@ -152,21 +152,24 @@ class GoldLake:
         bookkeeping = {"updated_at": updated_at, "last_batch": f"test:{self.batches}"}
         self._append(GOLD_PRODUCT_SALES, [row | bookkeeping for row in window_rows(events)])
         self._append(GOLD_PRODUCT_SALES_DAILY, [row | bookkeeping for row in daily_rows(events)])
-        self._append(SILVER_EVENTS, [self._silver_row(event, index) for index, event in enumerate(events)])
+        rows = [silver_row(event, f"{self.batches}-{index}") for index, event in enumerate(events)]
+        self._append(SILVER_EVENTS, rows)
         self._append(AUDIT_STREAM_BATCHES, [audit_row(events, self.batches, updated_at)])
         self.batches += 1
 
-    def _silver_row(self, event: Event, index: int) -> dict[str, object]:
-        return {
-            "event_id": f"{self.batches}-{index}",
-            "event_time": event.event_time,
-            "event_type": event.event_type,
-            "product_id": event.product_id,
-            "brand": event.brand,
-            "price": event.price,
-            "user_id": event.user_id,
-            "event_date": event.event_time.date(),
-        }
+
+def silver_row(event: Event, event_id: str) -> dict[str, object]:
+    """The event's row in silver.events, the columns the tests read (the others null)."""
+    return {
+        "event_id": event_id,
+        "event_time": event.event_time,
+        "event_type": event.event_type,
+        "product_id": event.product_id,
+        "brand": event.brand,
+        "price": event.price,
+        "user_id": event.user_id,
+        "event_date": event.event_time.date(),
+    }
 
 
 def lake_settings(tmp_path: Path) -> Settings:

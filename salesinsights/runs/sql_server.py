@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
+import time
 
 from salesinsights.ops import Exit, job_parser, run_service
 from salesinsights.settings import Settings, get_settings
@@ -24,6 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     job_parser("salesinsights sql-server", __doc__).parse_args(argv)
     settings = get_settings()
     return run_service(settings, LOCK, lambda: serve(settings))
+
+
+def wait_until_listening(host: str, port: int, timeout_s: float) -> None:
+    """The Thrift server starts listening on a thread of its own: healthy means clients can connect."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def serve(settings: Settings) -> int:
@@ -53,6 +68,7 @@ def serve(settings: Settings) -> int:
     trust(spark)
     tables = register_tables(spark, settings)
     start_thrift_server(spark)
+    wait_until_listening(settings.services.client_host, settings.sql.thrift_port, timeout_s=120)
     log.info(
         "JDBC on %s:%d, Spark Connect on %s:%d; tables: %s",
         settings.services.bind_host,

@@ -34,7 +34,7 @@ from salesinsights.settings import KafkaSettings, Settings, SqlSettings
 from salesinsights.spark.sql_health import STATUS_FILE
 from salesinsights.spark.tables import ensure_table, spark_schema
 from salesinsights.sql_client import example_queries
-from tests.gold_lake import Event, daily_rows, generated_events, window_rows
+from tests.gold_lake import Event, daily_rows, generated_events, silver_row, window_rows
 from tests.support import REPO, beeline, free_port, platform_env, run_beeline, wait_until
 
 DAY = date(2019, 10, 6)
@@ -77,22 +77,6 @@ def write_like_the_stream(
     frame.write.format("delta").mode("append").save(table.path(settings))
 
 
-def silver_rows(events: list[Event]) -> list[dict[str, Any]]:
-    return [
-        {
-            "event_id": f"e{index}",
-            "event_time": event.event_time,
-            "event_type": event.event_type,
-            "product_id": event.product_id,
-            "brand": event.brand,
-            "price": event.price,
-            "user_id": event.user_id,
-            "event_date": event.event_time.date(),
-        }
-        for index, event in enumerate(events)
-    ]
-
-
 @pytest.fixture(scope="module")
 def events() -> list[Event]:
     return generated_events(DAY, scale=0.02)
@@ -108,9 +92,10 @@ def endpoint(
     settings = Settings(data_dir=data, sql=sql)
     for table in (SILVER_EVENTS, GOLD_PRODUCT_SALES, GOLD_PRODUCT_SALES_DAILY, GOLD_CUSTOMER_LIFETIME_VALUE):
         ensure_table(spark, settings, table)
-    spark.createDataFrame(silver_rows(events), spark_schema(SILVER_EVENTS)).write.format("delta").mode(
-        "append"
-    ).save(SILVER_EVENTS.path(settings))
+    silver = [silver_row(event, f"e{index}") for index, event in enumerate(events)]
+    spark.createDataFrame(silver, spark_schema(SILVER_EVENTS)).write.format("delta").mode("append").save(
+        SILVER_EVENTS.path(settings)
+    )
     write_like_the_stream(spark, settings, GOLD_PRODUCT_SALES, window_rows(events))
     write_like_the_stream(spark, settings, GOLD_PRODUCT_SALES_DAILY, daily_rows(events))
     env = platform_env(
@@ -325,28 +310,19 @@ def test_the_sql_command_answers_through_the_endpoint_and_in_duckdb_alike(
         "SELECT count(*) AS products, CAST(sum(revenue) AS DECIMAL(18, 2)) AS revenue "
         f"FROM {DAILY} WHERE event_date = DATE '{DAY}'"
     )
+
+    def sql(*arguments: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "salesinsights.cli", "sql", *arguments]
+        return subprocess.run(
+            command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+
     outputs = []
     for engine in ("endpoint", "duckdb"):
-        done = subprocess.run(
-            [sys.executable, "-m", "salesinsights.cli", "sql", "--engine", engine, "--csv", statement],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        done = sql("--engine", engine, "--csv", statement)
         assert done.returncode == 0, done.stderr[-3000:]
         outputs.append(done.stdout.splitlines())
     assert outputs[0] == outputs[1]
     assert outputs[0][0] == "products,revenue"
-    refused = subprocess.run(
-        [sys.executable, "-m", "salesinsights.cli", "sql", f"DELETE FROM {DAILY}"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    refused = sql(f"DELETE FROM {DAILY}")
     assert refused.returncode != 0 and REFUSED in refused.stderr, refused.stderr[-3000:]
