@@ -32,12 +32,13 @@ def airflow_db_clean() -> None:
     @task(execution_timeout=timedelta(hours=1))
     def clean_metadata() -> None:
         from salesinsights.ops import run_checked
-        from salesinsights.platform.airflow_env import db_clean_arguments
+        from salesinsights.platform.airflow_env import db_clean_arguments, db_clean_environment
         from salesinsights.settings import get_settings
 
         settings = get_settings()
         command = [sys.executable, "-m", "airflow", *db_clean_arguments(settings, datetime.now(UTC))]
-        run_checked(command, settings.home, "airflow db clean")  # any failure is retried
+        # Any failure is retried.
+        run_checked(command, settings.home, "airflow db clean", env=db_clean_environment(settings))
 
     clean_metadata()
 

@@ -12,7 +12,7 @@ import argparse
 import logging
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import IntEnum
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -68,11 +68,14 @@ def job_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def run_logged(command: list[str], cwd: Path, timeout_s: float | None = None) -> int:
-    """Runs the command, sending its output line by line to the log; its exit status."""
+def run_logged(
+    command: list[str], cwd: Path, timeout_s: float | None = None, env: Mapping[str, str] | None = None
+) -> int:
+    """Runs the command (in `env`, or this process's environment), sending its output line by line to the
+    log; its exit status."""
     log.info("running: %s", " ".join(command))
     with subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     ) as process:
         assert process.stdout is not None
         for line in process.stdout:
@@ -87,11 +90,12 @@ def run_checked(
     verdict_error: type[Exception] | None = None,
     timeout_s: float | None = None,
     skip_error: type[Exception] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> None:
     """`run_logged`, raising JobFailedError unless the command exits OK; when it keeps the job contract,
     `verdict_error` if it exits FAILED_VERDICT and `skip_error` if it exits NOTHING_TO_DO (a DAG passes
     Airflow's fail-without-retry and skip exceptions)."""
-    status = run_logged(command, cwd, timeout_s)
+    status = run_logged(command, cwd, timeout_s, env)
     if verdict_error is not None and status == Exit.FAILED_VERDICT:
         raise verdict_error(f"{label}: the data failed its checks (see the log above); not retried")
     if skip_error is not None and status == Exit.NOTHING_TO_DO:

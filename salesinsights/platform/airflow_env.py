@@ -87,6 +87,14 @@ CLEANED_METADATA = (
 )
 
 
+def db_clean_environment(settings: Settings) -> dict[str, str]:
+    """This process's environment with Airflow's real metadata connection: Airflow 3 gives a task's process
+    a connection string that refuses the database ("airflow-db-not-allowed:///"), and `airflow db clean`,
+    run by the airflow_db_clean task, is the one command that needs it."""
+    database = airflow_environment(settings)["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    return os.environ | {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database}
+
+
 def db_clean_arguments(settings: Settings, now: datetime) -> list[str]:
     """`airflow db clean` of the run metadata older than the retention (Airflow keeps each DAG's newest
     scheduled run)."""

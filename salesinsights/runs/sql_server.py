@@ -1,6 +1,8 @@
 """`salesinsights sql-server` (`jobs/sql_server.py`, what the supervisor runs as `sql`): the SQL endpoint
 for BI tools — JDBC/ODBC (the Spark Thrift Server) on 127.0.0.1:10000 and Spark Connect on 127.0.0.1:15002 —
-over the lake's tables registered by name (`gold.product_sales_daily`, …; see spark/sql_server.py).
+over the lake's tables registered by name (`gold.product_sales_daily`, …; see spark/sql_server.py), read-only
+for every client. With SALESINSIGHTS_SQL__PASSWORD set, both protocols require it; bound beyond the loopback
+address without one, it refuses to start (exit 2).
 
 Runs until SIGTERM/SIGINT. One instance per data folder (its embedded metastore admits one): a second start is
 refused (exit 75)."""

@@ -73,13 +73,17 @@ final class ReadOnlyCheck extends AbstractFunction1<LogicalPlan, BoxedUnit> {
   /**
    * Whether the node's function (a ScalaUDF's, a typed map's closure) is Delta's own: Delta reads a table's
    * log with such plans in the client's session. Found by the accessor Spark gives them, `func` or
-   * `function`.
+   * `function`; Delta's by its package and by the loader of the application's classpath, which a class a
+   * Spark Connect client uploads (loaded by its session's loader) does not have, whatever its name.
    */
   private static boolean runsDeltasFunction(Object node) {
     for (String accessor : new String[] {"func", "function"}) {
       try {
         Object function = node.getClass().getMethod(accessor).invoke(node);
-        String name = function == null ? "" : function.getClass().getName();
+        if (function == null || function.getClass().getClassLoader() != ReadOnlyCheck.class.getClassLoader()) {
+          return false;
+        }
+        String name = function.getClass().getName();
         return name.startsWith("org.apache.spark.sql.delta.") || name.startsWith("io.delta.");
       } catch (ReflectiveOperationException notThisOne) {
         // The next accessor.
