@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -95,14 +95,15 @@ def beeline_command(settings: Settings) -> list[str]:
     return command
 
 
-def runner(settings: Settings, engine: Engine) -> Any:
-    """The context manager of the engine's runner."""
+def runner(settings: Settings, engine: Engine) -> AbstractContextManager[Runner]:
+    """The engine's runner, as a context manager."""
     return endpoint(settings) if engine == "endpoint" else in_process(settings)
 
 
 def text_table(answer: Answer, rows: Sequence[tuple[Any, ...]] | None = None) -> str:
     """The answer as an aligned text table, numbers to the right, NULL for missing values."""
-    shown = [["NULL" if value is None else str(value) for value in row] for row in (rows or answer.rows)]
+    chosen = answer.rows if rows is None else rows
+    shown = [["NULL" if value is None else str(value) for value in row] for row in chosen]
     widths = [max([len(name)] + [len(row[i]) for row in shown]) for i, name in enumerate(answer.columns)]
     numeric = [
         bool(answer.rows) and all(isinstance(row[i], int | float) or row[i] is None for row in answer.rows)

@@ -55,9 +55,10 @@ GROUP BY user_id
 """
 
 
-def bench_settings(base: Settings, scale: float) -> Settings:
+def bench_settings(base: Settings, scale: float, bench: str = "clv") -> Settings:
+    """A lake of the benchmark's own, per scale, under <data>/bench/<bench>/scale-<scale>."""
     return base.model_copy(
-        update={"data_dir": base.data / "bench" / "clv" / f"scale-{scale:g}", "lake_root": None}
+        update={"data_dir": base.data / "bench" / bench / f"scale-{scale:g}", "lake_root": None}
     )
 
 

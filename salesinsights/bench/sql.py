@@ -27,7 +27,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from salesinsights.bench.clv import FIRST_DAY, FULL, LAST_DAY, ensure_silver
+from salesinsights.bench.clv import FIRST_DAY, FULL, LAST_DAY, bench_settings, ensure_silver
+from salesinsights.bench.freshness import nearest_rank
 from salesinsights.bench.load import EventClock, LoadWriter
 from salesinsights.catalog import GOLD_PRODUCT_SALES, GOLD_PRODUCT_SALES_DAILY, SILVER_EVENTS, Table
 from salesinsights.settings import Settings, SqlSettings, child_environment, get_settings
@@ -116,12 +117,6 @@ def free_port() -> int:
 
 def log(message: str) -> None:
     print(f"bench-sql: {message}", file=sys.stderr, flush=True)
-
-
-def bench_settings(base: Settings, scale: float) -> Settings:
-    return base.model_copy(
-        update={"data_dir": base.data / "bench" / "sql" / f"scale-{scale:g}", "lake_root": None}
-    )
 
 
 def ensure_lake(settings: Settings, scale: float, rebuild: bool) -> None:
@@ -229,11 +224,6 @@ def comparable(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [tuple(value(cell) for cell in row) for row in rows]
 
 
-def nearest_rank(values: list[float], quantile: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(math.ceil(quantile * len(ordered)) - 1, 0)]
-
-
 # The endpoint's floor: a round trip that reads nothing.
 FLOOR = BiQuery("round_trip", "none", "SELECT 1")
 
@@ -299,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the lake even if its recipe matches")
     args = parser.parse_args(argv)
     platform = get_settings()
-    settings = bench_settings(platform, args.scale).model_copy(
+    settings = bench_settings(platform, args.scale, "sql").model_copy(
         update={"sql": SqlSettings(thrift_port=free_port(), connect_port=free_port(), driver_memory="4g")}
     )
     ensure_lake(settings, args.scale, args.rebuild)
