@@ -22,6 +22,7 @@ $(SETUP_STAMP):
 	$(PY) -m pip install --quiet --no-deps -e .
 	scripts/fetch_jars.sh
 	scripts/build_sql_guard.sh
+	$(PY) -m salesinsights.cli spark-defaults
 	@rm -f $(VENV)/.setup-* && touch $@
 
 up: setup ## Start the supervisor and every service under it (Kafka, producer, stream, dashboard, Airflow); returns once healthy

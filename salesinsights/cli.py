@@ -45,6 +45,13 @@ def _stream_reset(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _spark_defaults(_args: argparse.Namespace) -> int:
+    from salesinsights.spark.shell_defaults import write_spark_defaults
+
+    print(write_spark_defaults(get_settings()))
+    return 0
+
+
 def _platform(args: argparse.Namespace) -> int:
     from salesinsights.platform import control
 
@@ -130,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         "resumes after the Kafka offsets the lake records, without duplicating or losing a row",
     )
     reset.set_defaults(handler=_stream_reset)
+    spark_defaults = commands.add_parser(
+        "spark-defaults",
+        help="write the spark-defaults.conf with which .venv/bin/pyspark and spark-sql start with Delta",
+    )
+    spark_defaults.set_defaults(handler=_spark_defaults)
     _add_platform(commands)
     args = parser.parse_args(argv)
     return int(args.handler(args))

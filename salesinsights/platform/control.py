@@ -168,6 +168,11 @@ def up(settings: Settings, only: Iterable[str] = UP_ORDER) -> int:
     if unknown:
         _say(f"error: unknown services {', '.join(sorted(unknown))}; choose from {', '.join(UP_ORDER)}")
         return 2
+    # The venv's shells follow the settings the platform starts with (its data folder, its jars). Imported
+    # here: it loads pyspark, which the other commands (status, logs) do without.
+    from salesinsights.spark.shell_defaults import write_spark_defaults
+
+    write_spark_defaults(settings)
     supervisor = start_supervisor(settings)
     _say(f"supervisor: running (socket {supervisor.socket}, logs in {settings.log_dir})")
     for name in UP_ORDER:

@@ -4,7 +4,10 @@ JDBC shell, on the endpoint instead.
 
 By default through the SQL endpoint (JDBC/ODBC, the platform's `sql` service): the answer a BI tool gets.
 `--engine duckdb` answers in this process with DuckDB over the same Delta files, without the endpoint —
-faster for one-off questions (no JVM), in DuckDB's SQL dialect rather than Spark's."""
+faster for one-off questions (no JVM), in DuckDB's SQL dialect rather than Spark's.
+
+Exits 2 when the engine rejects the statement (its syntax, an unknown table, a write the endpoint refuses)
+and 1 when it cannot be reached."""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             answer = run(args.query)
     except Exception as error:  # the engine's own message (syntax, unknown table, refused) is the answer
         print(f"error: {error}", file=sys.stderr)
-        return Exit.CRASHED if isinstance(error, OSError) else Exit.FAILED_VERDICT
+        return Exit.CRASHED if isinstance(error, OSError) else Exit.USAGE
     shown = answer.rows[: args.limit]
     if args.csv:
         import csv

@@ -30,6 +30,7 @@ from salesinsights.catalog import (
     SILVER_EVENTS,
     Table,
 )
+from salesinsights.ops import Exit
 from salesinsights.settings import KafkaSettings, Settings, SqlSettings
 from salesinsights.spark.sql_health import STATUS_FILE
 from salesinsights.spark.tables import ensure_table, spark_schema
@@ -325,4 +326,4 @@ def test_the_sql_command_answers_through_the_endpoint_and_in_duckdb_alike(
     assert outputs[0] == outputs[1]
     assert outputs[0][0] == "products,revenue"
     refused = sql(f"DELETE FROM {DAILY}")
-    assert refused.returncode != 0 and REFUSED in refused.stderr, refused.stderr[-3000:]
+    assert refused.returncode == Exit.USAGE and REFUSED in refused.stderr, refused.stderr[-3000:]
