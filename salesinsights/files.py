@@ -1,4 +1,5 @@
-"""Small files that readers see whole or not at all: status reports, the drop ledger, source indexes."""
+"""Small files that readers see whole or not at all: status reports, the drop ledger, source indexes, the
+venv's spark-defaults.conf."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ from pathlib import Path
 from typing import Any
 
 
+def write_text_atomically(path: Path, text: str) -> None:
+    """`text` at `path`: written under a temporary dot-name of this process's beside it, then renamed over
+    it, so that a reader sees the old content or the new, never half of either (nor another writer's)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    temporary.write_text(text)
+    temporary.replace(path)
+
+
 def write_json_atomically(
     path: Path, value: object, *, indent: int | None = None, default: Callable[[Any], Any] | None = None
 ) -> None:
-    """`value` as JSON at `path`: written under a temporary dot-name of this process's beside it, then renamed
-    over it, so that a reader sees the old content or the new, never half of either (nor another writer's)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    temporary.write_text(json.dumps(value, indent=indent, sort_keys=indent is not None, default=default))
-    temporary.replace(path)
+    """`value` as JSON at `path`, atomically (see write_text_atomically)."""
+    text = json.dumps(value, indent=indent, sort_keys=indent is not None, default=default)
+    write_text_atomically(path, text)

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pyspark
 
+from salesinsights.files import write_text_atomically
 from salesinsights.settings import Settings
 from salesinsights.spark.session import spark_conf
+from salesinsights.spark.sql_server import derby_metastore_url
 
 # The keys of the platform's own Spark settings that a shell needs to read the lake as the platform writes it.
 SHELL_KEYS = (
@@ -44,9 +46,7 @@ def shell_defaults(settings: Settings) -> dict[str, str]:
     conf = spark_conf(settings, "salesinsights-shell")
     metastore = shell_metastore(settings)
     return {key: conf[key] for key in SHELL_KEYS} | {
-        "spark.hadoop.javax.jdo.option.ConnectionURL": (
-            f"jdbc:derby:;databaseName={metastore / 'metastore_db'};create=true"
-        ),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": derby_metastore_url(metastore),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={metastore}",
     }
 
@@ -60,8 +60,5 @@ def write_spark_defaults(settings: Settings, path: Path | None = None) -> Path:
     path = path or spark_defaults_path()
     text = render(shell_defaults(settings))
     if not path.is_file() or path.read_text() != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(text)
-        temporary.replace(path)
+        write_text_atomically(path, text)
     return path

@@ -46,6 +46,11 @@ LAYER_COMMENTS: dict[Layer, str] = {
 }
 
 
+def derby_metastore_url(folder: Path) -> str:
+    """An embedded Derby metastore in `folder`, created on first use."""
+    return f"jdbc:derby:;databaseName={folder / 'metastore_db'};create=true"
+
+
 def sql_guard_jar(settings: Settings) -> Path:
     jar = settings.jars / "sql-guard" / "salesinsights-sql-guard.jar"
     if not jar.is_file():
@@ -68,9 +73,7 @@ def sql_server_conf(settings: Settings) -> dict[str, str]:
         java_options.append(f"-Dhive.server2.custom.authentication.class={PASSWORD_CHECK}")
     return authentication | {
         "spark.sql.catalogImplementation": "hive",
-        "spark.hadoop.javax.jdo.option.ConnectionURL": (
-            f"jdbc:derby:;databaseName={metastore / 'metastore_db'};create=true"
-        ),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": derby_metastore_url(metastore),
         "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
         "spark.hadoop.hive.metastore.schema.verification": "false",
         "spark.driver.extraJavaOptions": " ".join(java_options),
