@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 
-def write_text_atomically(path: Path, text: str) -> None:
+def write_text_atomically(path: Path, text: str, *, mode: int = 0o666) -> None:
     """`text` at `path`: written under a temporary dot-name of this process's beside it, then renamed over
-    it, so that a reader sees the old content or the new, never half of either (nor another writer's)."""
+    it, so that a reader sees the old content or the new, never half of either (nor another writer's).
+    `mode` (less the umask) holds from the file's creation: a secret is never readable by others."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    temporary.write_text(text)
+    temporary.unlink(missing_ok=True)
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "w") as file:
+        file.write(text)
     temporary.replace(path)
 
 

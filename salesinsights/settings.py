@@ -123,10 +123,27 @@ class SparkSettings(BaseModel):
 class SqlSettings(BaseModel):
     """The SQL endpoint for BI tools: one Spark application serving JDBC/ODBC (the Spark Thrift Server,
     HiveServer2's protocol) and Spark Connect, over the lake's tables registered by name in a Hive
-    metastore (embedded Derby under data/metastore)."""
+    metastore: Derby under data/metastore by default, which the endpoint serves to this machine's Spark shells
+    too, or Postgres by setting."""
 
     thrift_port: int = 10000
     connect_port: int = 15002
+    # Derby's network server (its standard port), inside the endpoint, on the loopback address only.
+    metastore_port: int = 1527
+    # Empty: that Derby. A jdbc:postgresql://host:port/database URL puts the metastore in Postgres instead.
+    metastore_url: str = ""
+    # Derby keeps its tables in the user's schema: APP is where embedded Derby puts them.
+    metastore_user: str = "APP"
+    # Unset with Derby: generated once into data/metastore/password. Required with Postgres.
+    metastore_password: SecretStr | None = None
+
+    @field_validator("metastore_url")
+    @classmethod
+    def _postgres_or_derby(cls, url: str) -> str:
+        if url and not url.startswith("jdbc:postgresql://"):
+            raise ValueError(f"not a jdbc:postgresql://host:port/database URL: {url!r} (empty: Derby)")
+        return url
+
     # How often the server registers tables that have appeared in the lake since (e.g. the CLV tables).
     refresh: timedelta = Field(default=timedelta(seconds=30), gt=timedelta(0))
     driver_memory: str = "1g"
@@ -326,7 +343,8 @@ class Settings(BaseSettings):
 
     @property
     def metastore_dir(self) -> Path:
-        """The SQL endpoint's Hive metastore (embedded Derby) and its derby.log."""
+        """The SQL endpoint's Hive metastore (Derby's database, its password, derby.log) and Hive's scratch
+        folders."""
         return self.data / "metastore"
 
     @property

@@ -21,7 +21,7 @@ for pom in "$root"/jvm/*/pom.xml; do
   echo "fetching $name jars with Maven into $target"
   rm -rf "$target" && mkdir -p "$target"
   mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$target"
-  if [ "$name" = spark ]; then
+  if [ "$name" = spark ] || [ "$name" = metastore ]; then
     for jar in "$target"/*.jar; do
       if compgen -G "$pyspark_jars/$(artifact_name "$jar")-[0-9]*.jar" >/dev/null; then rm "$jar"; fi
     done

@@ -16,6 +16,7 @@ from typing import Any
 
 from salesinsights.producer.service import LandingProducer
 from salesinsights.settings import KafkaSettings, Settings, child_environment
+from salesinsights.spark.sql_health import STATUS_FILE
 from salesinsights.sql_client import beeline_command
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,16 +70,21 @@ def start_streaming(settings: Settings, max_offsets_per_trigger: int = 60_000) -
         PYSPARK_PYTHON=sys.executable,
         **STREAMING_TEST_ENV | {"SALESINSIGHTS_SPARK__MAX_OFFSETS_PER_TRIGGER": str(max_offsets_per_trigger)},
     )
-    settings.data.mkdir(parents=True, exist_ok=True)
-    log = (settings.data / "streaming.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "jobs/streaming_medallion.py"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    return start_job("streaming_medallion.py", env, settings.data / "streaming.log")
+
+
+def start_job(script: str, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """One of jobs/ as the supervisor starts it, in a session of its own, its output appended to the log."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, f"jobs/{script}"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -140,3 +146,19 @@ def beeline(settings: Settings, query: str) -> list[list[str]]:
     # Beeline echoes its prompt ("0: jdbc:hive2://…> ") before the first line of output.
     lines = (PROMPT.sub("", line) for line in done.stdout.splitlines())
     return [line.split(",") for line in lines if "," in line]
+
+
+@contextmanager
+def sql_server(settings: Settings, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """The SQL endpoint's service as the supervisor runs it (`jobs/sql_server.py`), until it reports that it
+    serves; stopped afterwards, which must end it cleanly."""
+    log_path = settings.data / "sql-server.log"
+    server = start_job("sql_server.py", env, log_path)
+    try:
+        status = settings.run_dir / STATUS_FILE
+        wait_until(lambda: status.exists() or server.poll() is not None, 300, "the SQL endpoint to serve")
+        assert server.poll() is None, log_path.read_text()[-4000:]
+        yield server
+    finally:
+        server.terminate()
+        assert server.wait(120) == 0, log_path.read_text()[-4000:]

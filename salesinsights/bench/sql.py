@@ -171,6 +171,7 @@ def start_endpoint(settings: Settings) -> subprocess.Popen[bytes]:
         settings.kafka,
         SALESINSIGHTS_SQL__THRIFT_PORT=str(settings.sql.thrift_port),
         SALESINSIGHTS_SQL__CONNECT_PORT=str(settings.sql.connect_port),
+        SALESINSIGHTS_SQL__METASTORE_PORT=str(settings.sql.metastore_port),
         SALESINSIGHTS_SQL__DRIVER_MEMORY=settings.sql.driver_memory,
     )
     status = settings.run_dir / STATUS_FILE
@@ -290,7 +291,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     platform = get_settings()
     settings = bench_settings(platform, args.scale, "sql").model_copy(
-        update={"sql": SqlSettings(thrift_port=free_port(), connect_port=free_port(), driver_memory="4g")}
+        update={
+            "sql": SqlSettings(
+                thrift_port=free_port(),
+                connect_port=free_port(),
+                metastore_port=free_port(),
+                driver_memory="4g",
+            )
+        }
     )
     ensure_lake(settings, args.scale, args.rebuild)
     timings = measure(settings, args.repeats)

@@ -19,6 +19,7 @@ from salesinsights.platform.kafka_server import port_taken, wait_until_answering
 from salesinsights.platform.services import AIRFLOW, NAMES, service
 from salesinsights.platform.supervisor import Supervisor, SupervisorNotRunningError, start_supervisor
 from salesinsights.settings import Settings
+from salesinsights.spark.metastore import DERBY_HOST
 
 # DAGs that `make up` unpauses: all of them, so the nightly gate and CLV refresh happen without anyone
 # having to find them (on an empty or young lake they skip, saying why); a DAG added later stays paused
@@ -114,6 +115,8 @@ def start_sql(settings: Settings, supervisor: Supervisor) -> None:
     host, sql = settings.services.bind_host, settings.sql
     for port in (sql.thrift_port, sql.connect_port):
         _refuse_taken_port(supervisor, "sql", host, port)
+    if not sql.metastore_url:
+        _refuse_taken_port(supervisor, "sql", DERBY_HOST, sql.metastore_port)
     start_probed(settings, supervisor, "sql")
 
 

@@ -17,6 +17,7 @@ from salesinsights.platform.supervisor import Supervisor, SupervisorNotRunningEr
 from salesinsights.platform.watchdog import own_report, read_actions
 from salesinsights.producer.service import STATUS_FILE as PRODUCER_STATUS
 from salesinsights.settings import Settings
+from salesinsights.spark.metastore import DERBY_HOST
 from salesinsights.spark.progress import STATUS_FILE as STREAMING_STATUS
 from salesinsights.spark.sql_health import STATUS_FILE as SQL_STATUS
 
@@ -107,12 +108,16 @@ def sql(settings: Settings) -> Probe:
     host, ports = settings.services.bind_host, settings.sql
     if status is None or age > settings.sql.refresh.total_seconds() + FRESH_S:
         return False, "not reporting"
-    closed = [port for port in (ports.thrift_port, ports.connect_port) if not _listening(host, port)]
+    addresses = [(host, ports.thrift_port), (host, ports.connect_port)]
+    if not ports.metastore_url:
+        addresses.append((DERBY_HOST, ports.metastore_port))
+    closed = [f"{address}:{port}" for address, port in addresses if not _listening(address, port)]
     if closed:
-        return False, f"not listening on {host}:{', '.join(map(str, closed))}"
+        return False, f"not listening on {', '.join(closed)}"
+    metastore = "Postgres" if ports.metastore_url else f"Derby on {DERBY_HOST}:{ports.metastore_port}"
     return True, (
-        f"JDBC jdbc:hive2://{host}:{ports.thrift_port}, Spark Connect sc://{host}:{ports.connect_port}; "
-        f"{len(status['tables'])} tables"
+        f"JDBC jdbc:hive2://{host}:{ports.thrift_port}, Spark Connect sc://{host}:{ports.connect_port}, "
+        f"metastore {metastore}; {len(status['tables'])} tables"
     )
 
 

@@ -4,7 +4,10 @@ over the lake's tables registered by name (`gold.product_sales_daily`, …; see 
 for every client. With SALESINSIGHTS_SQL__PASSWORD set, both protocols require it; bound beyond the loopback
 address without one, it refuses to start (exit 2).
 
-Runs until SIGTERM/SIGINT. One instance per data folder (its embedded metastore admits one): a second start is
+It serves the metastore's Derby database to this machine's Spark shells on 127.0.0.1:1527 (password-protected;
+see spark/metastore.py), unless the metastore is in Postgres (SALESINSIGHTS_SQL__METASTORE_URL).
+
+Runs until SIGTERM/SIGINT. One instance per data folder (its Derby database admits one): a second start is
 refused (exit 75)."""
 
 from __future__ import annotations
@@ -43,8 +46,16 @@ def wait_until_listening(host: str, port: int, timeout_s: float) -> None:
             time.sleep(0.5)
 
 
+def refuse_taken_port(port: int) -> None:
+    """Raises OSError when the port is taken: Derby's server would fail on a thread of its own, unseen, and a
+    shell would reach whichever server holds the port."""
+    with socket.create_server(("127.0.0.1", port)):
+        pass
+
+
 def serve(settings: Settings) -> int:
     # Spark loads only once the arguments are known to be good.
+    from salesinsights.spark.metastore import hand_password, metastore, metastore_password, serve_derby
     from salesinsights.spark.session import build_spark
     from salesinsights.spark.sql_server import (
         NO_PYTHON_WORKERS,
@@ -60,23 +71,31 @@ def serve(settings: Settings) -> int:
         signal.signal(signum, lambda *_: stop_requested.set())
     try:
         os.environ.update(password_environment(settings))
+        password = metastore_password(settings)
     except ValueError as refused:
         log.error("%s", refused)
         return Exit.USAGE
     settings.metastore_dir.mkdir(parents=True, exist_ok=True)
+    serves_derby = metastore(settings, served=True).derby
+    if serves_derby:
+        refuse_taken_port(settings.sql.metastore_port)
     # The JVM takes its Python workers' interpreter from this variable, which no client can change.
     os.environ["PYSPARK_PYTHON"] = str(NO_PYTHON_WORKERS)
     spark = build_spark(settings, "salesinsights-sql", sql_server_conf(settings))
+    hand_password(spark, password)
+    # Before the catalogue's first use, which would start Derby without its password check.
+    stop_derby = serve_derby(spark, settings, password) if serves_derby else None
     trust(spark)
     tables = register_tables(spark, settings)
     start_thrift_server(spark)
     wait_until_listening(settings.services.client_host, settings.sql.thrift_port, timeout_s=120)
     log.info(
-        "JDBC on %s:%d, Spark Connect on %s:%d; tables: %s",
+        "JDBC on %s:%d, Spark Connect on %s:%d, the metastore at %s; tables: %s",
         settings.services.bind_host,
         settings.sql.thrift_port,
         settings.services.bind_host,
         settings.sql.connect_port,
+        metastore(settings, served=False).url,
         ", ".join(tables),
     )
     while not stop_requested.is_set():
@@ -88,4 +107,6 @@ def serve(settings: Settings) -> int:
                 log.info("registered %s", ", ".join(added))
                 tables += added
     spark.stop()
+    if stop_derby:
+        stop_derby()
     return Exit.OK

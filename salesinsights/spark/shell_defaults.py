@@ -1,24 +1,25 @@
-"""The spark-defaults.conf that the venv's own Spark tools read (`.venv/bin/pyspark`, `spark-sql`,
-`spark-submit`, `spark-shell`), so that they start with Delta, its jars, the platform's time zone and its
-warehouse folder, from the same settings as the platform.
+"""The configuration that the venv's own Spark tools read (`.venv/bin/pyspark`, `spark-sql`, `spark-submit`,
+`spark-shell`), so that they start with Delta, its jars, the platform's time zone and warehouse folder, and
+the lake's tables by name, from the same settings as the platform: spark-defaults.conf, and hive-site.xml
+(0600: it holds the metastore's password) connecting them to the SQL endpoint's metastore (spark/metastore.py)
+— Derby, which the endpoint serves, so the shells see the tables by name while the platform runs.
 
-The platform's applications set each of these keys themselves (spark/session.py), so the file changes
-nothing for them (the two metastore keys matter only to a Hive catalogue, which only the SQL endpoint's
-application has, with keys of its own). Tables by name are the SQL endpoint's (`make sql`): its metastore
-is embedded Derby, which one JVM at a time may open, so a shell reads a table by its path, e.g.
-delta.`data/lake/gold/product_sales_daily`.
+The platform's applications set each of the shared keys themselves (spark/session.py); the metastore's jars
+on the driver's class path and hive-site.xml matter only to a Hive catalogue, which among them only the SQL
+endpoint has, with a connection of its own.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pyspark
 
 from salesinsights.files import write_text_atomically
 from salesinsights.settings import Settings
+from salesinsights.spark.metastore import metastore, metastore_jars, metastore_password
 from salesinsights.spark.session import spark_conf
-from salesinsights.spark.sql_server import derby_metastore_url
 
 # The keys of the platform's own Spark settings that a shell needs to read the lake as the platform writes it.
 SHELL_KEYS = (
@@ -28,7 +29,10 @@ SHELL_KEYS = (
     "spark.sql.session.timeZone",
     "spark.sql.warehouse.dir",
 )
+# With a local master the platform keeps the driver's ports (a shell's web UI too) on its bind address.
+BIND_KEYS = ("spark.driver.bindAddress", "spark.driver.host")
 HEADER = "# Written from the settings by `salesinsights spark-defaults` (make setup, up); edits are lost.\n"
+HIVE_SITE = "hive-site.xml"
 
 
 def spark_defaults_path() -> Path:
@@ -36,29 +40,28 @@ def spark_defaults_path() -> Path:
     return Path(pyspark.__file__).parent / "conf" / "spark-defaults.conf"
 
 
-def shell_metastore(settings: Settings) -> Path:
-    """spark-sql's own embedded catalogue (a scratch one, beside the endpoint's), not metastore_db/ and
-    derby.log in whatever folder the shell starts in."""
-    return settings.metastore_dir / "shell"
-
-
 def shell_defaults(settings: Settings) -> dict[str, str]:
     conf = spark_conf(settings, "salesinsights-shell")
-    metastore = shell_metastore(settings)
-    return {key: conf[key] for key in SHELL_KEYS} | {
-        "spark.hadoop.javax.jdo.option.ConnectionURL": derby_metastore_url(metastore),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={metastore}",
-    }
+    # The metastore's JDBC clients: Hive loads its driver from the application class path only.
+    shared = {key: conf[key] for key in (*SHELL_KEYS, *BIND_KEYS) if key in conf}
+    return shared | {"spark.driver.extraClassPath": os.pathsep.join(metastore_jars(settings))}
 
 
 def render(conf: dict[str, str]) -> str:
     return HEADER + "".join(f"{key} {value}\n" for key, value in conf.items())
 
 
+def write_if_changed(path: Path, text: str, mode: int) -> None:
+    if not path.is_file() or path.read_text() != text or path.stat().st_mode & 0o777 != mode:
+        write_text_atomically(path, text, mode=mode)
+        path.chmod(mode)
+
+
 def write_spark_defaults(settings: Settings, path: Path | None = None) -> Path:
-    """Writes the file where it differs from the settings' (idempotent); returns its path."""
+    """Writes spark-defaults.conf, and hive-site.xml beside it, where they differ from the settings'
+    (idempotent); returns the former's path."""
     path = path or spark_defaults_path()
-    text = render(shell_defaults(settings))
-    if not path.is_file() or path.read_text() != text:
-        write_text_atomically(path, text)
+    write_if_changed(path, render(shell_defaults(settings)), 0o644)
+    hive_site = metastore(settings, served=False).hive_site(metastore_password(settings))
+    write_if_changed(path.with_name(HIVE_SITE), hive_site, 0o600)
     return path

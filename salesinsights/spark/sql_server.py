@@ -3,18 +3,20 @@ name in a Hive metastore and serves them over JDBC/ODBC (the Spark Thrift Server
 what Tableau, Power BI, Superset and DBeaver connect to) and Spark Connect (notebooks,
 `pyspark --remote sc://127.0.0.1:15002`).
 
-The metastore is embedded Derby under data/metastore, which one JVM at a time may open: this application
-owns it, and the others (the stream, the CLV and maintenance jobs) keep writing the tables by path. It
-registers every table of the catalogue whose Delta log exists, at start and every `sql.refresh`, so a
-table created later (the CLV tables after the first run) appears by name without a restart. The entries
+The metastore is Derby under data/metastore: this application opens it and serves it to this machine's Spark
+shells (spark/metastore.py), or a Postgres database by setting. The platform's other applications (the
+stream, the CLV and maintenance jobs) keep writing the tables by path. It registers every table of the
+catalogue whose Delta log exists, at start and every `sql.refresh`, so a table created later (the CLV tables
+after the first run) appears by name without a restart. The entries
 are external tables over the Delta folders: every query reads the table's newest version, so what has
 reached gold is in the next answer.
 
 Clients only read, by three walls (jvm/sql-guard, compiled by `make setup`): a check in every client
 session's analyzer refuses any statement but queries and SHOW/DESCRIBE/EXPLAIN/SET/USE, and any client code
 (UDFs, Pandas/Arrow maps, reflection), with a message; the application's local file system writes only
-under its metastore and warehouse and reads only those and the lake; and its Python workers cannot start,
-so no client's Python (a UDF, a Python data source) runs here. The application's own session, which
+under Hive's scratch folders and the warehouse and reads only those and the lake (not the metastore's
+password); and its Python workers cannot start, so no client's Python (a UDF, a Python data source) runs
+here. The application's own session, which
 registers the tables, is the one trusted.
 """
 
@@ -24,11 +26,13 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from delta.tables import DeltaTable
+from deltalake import DeltaTable
 from pyspark.sql import SparkSession
 
 from salesinsights.catalog import TABLES, Layer, Table
 from salesinsights.settings import Settings
+from salesinsights.spark.metastore import metastore as metastore_of
+from salesinsights.spark.metastore import metastore_jars, schema_conf
 from salesinsights.spark.session import DELTA_EXTENSION, SCHEDULER_POOLS, local_jars
 from salesinsights.spark.tables import sql_string
 
@@ -46,11 +50,6 @@ LAYER_COMMENTS: dict[Layer, str] = {
 }
 
 
-def derby_metastore_url(folder: Path) -> str:
-    """An embedded Derby metastore in `folder`, created on first use."""
-    return f"jdbc:derby:;databaseName={folder / 'metastore_db'};create=true"
-
-
 def sql_guard_jar(settings: Settings) -> Path:
     jar = settings.jars / "sql-guard" / "salesinsights-sql-guard.jar"
     if not jar.is_file():
@@ -62,32 +61,35 @@ def sql_server_conf(settings: Settings) -> dict[str, str]:
     """What the SQL endpoint's application adds to the platform's Spark settings."""
     metastore = settings.metastore_dir
     host, sql = settings.services.bind_host, settings.sql
-    writable = [str(metastore), str(settings.warehouse_dir)]
+    # Hive's scratch folders, not the metastore's database or password beside them.
+    hive = metastore / "hive"
+    writable = [str(hive), str(settings.warehouse_dir)]
     # The lake, and the scheduler's pools file (read at start) with the checksum file beside it.
     readable = [settings.lake, str(SCHEDULER_POOLS.parent)]
     java_options = [f"-Dderby.system.home={metastore}"]
-    authentication = {}
+    hadoop = metastore_of(settings, served=True).hadoop_conf() | schema_conf()
+    conf = {f"spark.hadoop.{key}": value for key, value in hadoop.items()}
     if sql.password:
-        authentication["spark.hadoop.hive.server2.authentication"] = "CUSTOM"
+        conf["spark.hadoop.hive.server2.authentication"] = "CUSTOM"
         # HiveServer2 looks the check's class up in a HiveConf of its own, which reads system properties.
         java_options.append(f"-Dhive.server2.custom.authentication.class={PASSWORD_CHECK}")
-    return authentication | {
+    return conf | {
         "spark.sql.catalogImplementation": "hive",
-        "spark.hadoop.javax.jdo.option.ConnectionURL": derby_metastore_url(metastore),
-        "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
         "spark.hadoop.hive.metastore.schema.verification": "false",
         "spark.driver.extraJavaOptions": " ".join(java_options),
         # The Thrift server's sessions load classes through the application class loader: the Delta jars
         # must be on it (spark.jars alone gives "ClassNotFoundException: DeltaCatalog" on connecting).
-        "spark.driver.extraClassPath": os.pathsep.join([*local_jars(settings), str(sql_guard_jar(settings))]),
+        "spark.driver.extraClassPath": os.pathsep.join(
+            [*local_jars(settings), *metastore_jars(settings), str(sql_guard_jar(settings))]
+        ),
         "spark.sql.extensions": f"{DELTA_EXTENSION},{READ_ONLY_EXTENSION}",
         "spark.hadoop.fs.file.impl": READ_ONLY_FILE_SYSTEM,
         "spark.hadoop.salesinsights.sql.writable.roots": ",".join(writable),
         "spark.hadoop.salesinsights.sql.readable.roots": ",".join(readable),
         # Hive's scratch folders (default /tmp/hive) where the file system lets it write.
-        "spark.hadoop.hive.exec.scratchdir": str(metastore / "scratch"),
-        "spark.hadoop.hive.exec.local.scratchdir": str(metastore / "scratch-local"),
-        "spark.hadoop.hive.downloaded.resources.dir": str(metastore / "resources"),
+        "spark.hadoop.hive.exec.scratchdir": str(hive / "scratch"),
+        "spark.hadoop.hive.exec.local.scratchdir": str(hive / "scratch-local"),
+        "spark.hadoop.hive.downloaded.resources.dir": str(hive / "resources"),
         "spark.driver.memory": sql.driver_memory,
         "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
         "spark.connect.grpc.binding.address": host,
@@ -126,12 +128,14 @@ def registered_tables(spark: SparkSession) -> set[str]:
 
 
 def register_tables(spark: SparkSession, settings: Settings) -> list[str]:
-    """Registers the catalogue's tables that have appeared in the lake since; the names it registered."""
+    """Registers the catalogue's tables that have appeared in the lake since; the names it registered.
+    Whether a table is there is delta-rs's answer, read from the log each time: Spark's caches the log of
+    a table seen half-created (its _delta_log/ folder made, no commit yet) as absent until an update."""
     registered = registered_tables(spark)
     new = [
         table
         for table in TABLES
-        if table.qualified_name not in registered and DeltaTable.isDeltaTable(spark, table.path(settings))
+        if table.qualified_name not in registered and DeltaTable.is_deltatable(table.path(settings))
     ]
     for statement in registration_statements(settings, new):
         spark.sql(statement)

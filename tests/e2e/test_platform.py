@@ -43,7 +43,7 @@ def make(target: str, env: dict[str, str], timeout: int = 600) -> subprocess.Com
 def test_up_status_down(tmp_path: Path) -> None:
     kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}", controller_port=free_port())
     services = ServiceSettings(airflow_port=free_port(), dashboard_port=free_port())
-    sql = SqlSettings(thrift_port=free_port(), connect_port=free_port())
+    sql = SqlSettings(thrift_port=free_port(), connect_port=free_port(), metastore_port=free_port())
     env = platform_env(
         tmp_path / "data",
         kafka,
@@ -52,6 +52,7 @@ def test_up_status_down(tmp_path: Path) -> None:
         SALESINSIGHTS_SERVICES__DASHBOARD_PORT=str(services.dashboard_port),
         SALESINSIGHTS_SQL__THRIFT_PORT=str(sql.thrift_port),
         SALESINSIGHTS_SQL__CONNECT_PORT=str(sql.connect_port),
+        SALESINSIGHTS_SQL__METASTORE_PORT=str(sql.metastore_port),
     )
     settings = Settings(data_dir=tmp_path / "data", kafka=kafka, services=services, sql=sql)
     try:

@@ -2,12 +2,15 @@
 the supervisor runs) over a lake written as the platform writes it: every table by name with its comments
 through Hive's own JDBC client (beeline), a Python DB-API client (impyla) and Spark Connect; the answers
 equal the lake, rows and tables added later included; nothing a client sends changes the lake or runs the
-client's code; both servers listen on the loopback address only; and, given a password, neither answers a
-client without it."""
+client's code; every server listens on the loopback address only; and, given a password, neither answers a
+client without it. The venv's spark-sql and pyspark, started as a user starts them, see the same tables by
+name through the metastore that the endpoint serves, which answers no one without its own password."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyspark
 import pytest
 from deltalake import DeltaTable
 from impala.dbapi import connect
@@ -32,11 +36,13 @@ from salesinsights.catalog import (
 )
 from salesinsights.ops import Exit
 from salesinsights.settings import KafkaSettings, Settings, SqlSettings
+from salesinsights.spark.metastore import metastore, password_path
+from salesinsights.spark.shell_defaults import write_spark_defaults
 from salesinsights.spark.sql_health import STATUS_FILE
 from salesinsights.spark.tables import ensure_table, spark_schema
 from salesinsights.sql_client import example_queries
 from tests.gold_lake import Event, daily_rows, generated_events, silver_row, window_rows
-from tests.support import REPO, beeline, free_port, platform_env, run_beeline, wait_until
+from tests.support import REPO, beeline, free_port, platform_env, run_beeline, sql_server, wait_until
 
 DAY = date(2019, 10, 6)
 PASSWORD = "analysts-only"
@@ -89,7 +95,12 @@ def endpoint(
 ) -> Iterator[Settings]:
     """The endpoint over a lake of one day: silver, the gold tables; the audit table comes later."""
     data = tmp_path_factory.mktemp("sql") / "data"
-    sql = SqlSettings(thrift_port=free_port(), connect_port=free_port(), password=SecretStr(PASSWORD))
+    sql = SqlSettings(
+        thrift_port=free_port(),
+        connect_port=free_port(),
+        metastore_port=free_port(),
+        password=SecretStr(PASSWORD),
+    )
     settings = Settings(data_dir=data, sql=sql)
     for table in (SILVER_EVENTS, GOLD_PRODUCT_SALES, GOLD_PRODUCT_SALES_DAILY, GOLD_CUSTOMER_LIFETIME_VALUE):
         ensure_table(spark, settings, table)
@@ -104,28 +115,12 @@ def endpoint(
         KafkaSettings(),
         SALESINSIGHTS_SQL__THRIFT_PORT=str(sql.thrift_port),
         SALESINSIGHTS_SQL__CONNECT_PORT=str(sql.connect_port),
+        SALESINSIGHTS_SQL__METASTORE_PORT=str(sql.metastore_port),
         SALESINSIGHTS_SQL__REFRESH="PT2S",
         SALESINSIGHTS_SQL__PASSWORD=PASSWORD,
     )
-    data.mkdir(parents=True, exist_ok=True)
-    log_path = data / "sql-server.log"
-    with log_path.open("ab") as log:
-        server = subprocess.Popen(
-            [sys.executable, "jobs/sql_server.py"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-    try:
-        status = settings.run_dir / STATUS_FILE
-        wait_until(lambda: status.exists() or server.poll() is not None, 300, "the SQL endpoint to serve")
-        assert server.poll() is None, log_path.read_text()[-4000:]
+    with sql_server(settings, env):
         yield settings
-    finally:
-        server.terminate()
-        assert server.wait(120) == 0, log_path.read_text()[-4000:]
 
 
 def connected(settings: Settings, password: str) -> Any:
@@ -229,9 +224,11 @@ def test_no_client_can_change_the_lake(endpoint: Settings, cursor: Any) -> None:
     for statement in WRITES:
         with pytest.raises(Exception, match=REFUSED):
             cursor.execute(statement)
-    # Reading a file outside the lake by path (the platform's passwords live beside it) is refused too.
-    with pytest.raises(Exception, match=REFUSED):
-        cursor.execute(f"SELECT * FROM text.`{endpoint.run_dir / STATUS_FILE}`")
+    # Reading a file outside the lake by path (the platform's passwords live beside it) is refused too, and
+    # so is reading the metastore's password beside the folders the endpoint writes.
+    for outside in (endpoint.run_dir / STATUS_FILE, password_path(endpoint)):
+        with pytest.raises(Exception, match=REFUSED):
+            cursor.execute(f"SELECT * FROM text.`{outside}`")
     for statement in BEELINE_WRITES:
         done = run_beeline(endpoint, statement)
         assert done.returncode != 0 and REFUSED in done.stderr, done.stdout[-3000:] + done.stderr[-3000:]
@@ -291,10 +288,10 @@ def listening_addresses(port: int) -> set[str]:
     return found
 
 
-def test_both_servers_listen_on_the_loopback_address_only(endpoint: Settings) -> None:
+def test_every_server_listens_on_the_loopback_address_only(endpoint: Settings) -> None:
     # 127.0.0.1 as the kernel writes it, in IPv4 and as an IPv4-mapped IPv6 address.
     loopback = {"0100007F", "0000000000000000FFFF00000100007F"}
-    for port in (endpoint.sql.thrift_port, endpoint.sql.connect_port):
+    for port in (endpoint.sql.thrift_port, endpoint.sql.connect_port, endpoint.sql.metastore_port):
         assert listening_addresses(port) and listening_addresses(port) <= loopback, port
 
 
@@ -327,3 +324,85 @@ def test_the_sql_command_answers_through_the_endpoint_and_in_duckdb_alike(
     assert outputs[0][0] == "products,revenue"
     refused = sql(f"DELETE FROM {DAILY}")
     assert refused.returncode == Exit.USAGE and REFUSED in refused.stderr, refused.stderr[-3000:]
+
+
+VENV_BIN = REPO / ".venv" / "bin"
+
+
+@pytest.fixture
+def shells_of(endpoint: Settings, tmp_path: Path) -> Iterator[Path]:
+    """The venv's defaults as `make up` writes them for the endpoint's data folder (and back afterwards);
+    the folder where the user happens to start a shell."""
+    write_spark_defaults(endpoint)
+    folder = tmp_path / "cwd"
+    folder.mkdir()
+    try:
+        yield folder
+    finally:
+        write_spark_defaults(Settings())
+
+
+def run_shell(command: list[str], folder: Path, stdin: str | None = None, **extra: str) -> str:
+    """A shell with the venv's bin first on PATH and none of Spark's variables, as a user starts it."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SPARK_", "PYSPARK_"))}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env['PATH']}"
+    env.update(extra)
+    done = subprocess.run(
+        command, cwd=folder, env=env, input=stdin, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_spark_sql_sees_the_tables_by_name_while_the_endpoint_runs(
+    endpoint: Settings, cursor: Any, shells_of: Path
+) -> None:
+    total = f"SELECT CAST(sum(revenue) AS STRING) FROM {DAILY}"
+    (expected,) = query(cursor, total)[0]
+    by_path = f"SELECT count(*) FROM delta.`{GOLD_PRODUCT_SALES_DAILY.path(endpoint)}`"
+    out = run_shell(["spark-sql", "-e", f"{total}; {by_path}; SET spark.sql.session.timeZone"], shells_of)
+    (count,) = query(cursor, f"SELECT count(*) FROM {DAILY}")[0]
+    assert out.split() == [expected, str(count), "spark.sql.session.timeZone", "UTC"]
+    # No metastore_db/ nor derby.log where the shell started.
+    assert list(shells_of.iterdir()) == []
+
+
+def test_pyspark_sees_the_tables_by_name(endpoint: Settings, cursor: Any, shells_of: Path) -> None:
+    script = f'print("rows", spark.table("{DAILY}").count())\n'
+    # Python runs the shell's start-up (which makes `spark`) only when interactive, as a terminal would be.
+    out = run_shell(["pyspark"], shells_of, stdin=script, PYSPARK_DRIVER_PYTHON_OPTS="-i")
+    assert f"rows {query(cursor, f'SELECT count(*) FROM {DAILY}')[0][0]}" in out
+    assert list(shells_of.iterdir()) == []
+
+
+def test_the_metastore_answers_no_one_without_its_password(endpoint: Settings) -> None:
+    """Derby's own client (ij), as any local user could run it: refused without the password, or with a
+    wrong one; let in with it."""
+    url = metastore(endpoint, served=False).url
+    jars = Path(pyspark.__file__).parent / "jars"
+    classpath = [
+        *jars.glob("derbytools-*.jar"),
+        *jars.glob("derbyshared-*.jar"),
+        *(endpoint.jars / "metastore").glob("derbyclient-*.jar"),
+    ]
+    password = password_path(endpoint).read_text()
+    script = (
+        "".join(
+            f"connect '{url}{credentials}';\n"
+            for credentials in ("", ";user=APP;password=guess", f";user=APP;password={password}")
+        )
+        + "SELECT count(*) FROM TBLS;\n"
+    )
+    done = subprocess.run(
+        ["java", "-cp", os.pathsep.join(map(str, classpath)), "org.apache.derby.tools.ij"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert output.count("Connection authentication failure") == 2, output
+    # The third connection is in: the catalogue's tables (four at the start) are there to count.
+    counted = re.search(r"-{5,}\s+(\d+)\s+1 row selected", output)
+    assert output.count("ERROR") == 2 and counted and int(counted.group(1)) >= 4, output

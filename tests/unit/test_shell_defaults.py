@@ -1,13 +1,25 @@
-"""The venv's spark-defaults.conf: the platform's own settings for Delta, written once, read back by Spark's
-own parser rules (one `key value` per line)."""
+"""The venv's spark-defaults.conf and hive-site.xml: the platform's own settings for Delta, the metastore's
+connection with its password in a file of the user's only, written once, read back as Spark reads them."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
+from pydantic import SecretStr
 
-from salesinsights.settings import Settings
+from salesinsights.settings import Settings, SqlSettings
+from salesinsights.spark.metastore import (
+    PASSWORD_KEY,
+    metastore,
+    metastore_jars,
+    metastore_password,
+    password_path,
+    schema_conf,
+)
 from salesinsights.spark.session import spark_conf
 from salesinsights.spark.shell_defaults import SHELL_KEYS, write_spark_defaults
 
@@ -22,15 +34,57 @@ def read_defaults(path: Path) -> dict[str, str]:
     return {key: value for key, value in entries}
 
 
+def hive_site(path: Path) -> dict[str, str]:
+    root = ElementTree.parse(path).getroot()
+    return {node.findtext("name", ""): node.findtext("value", "") for node in root.iter("property")}
+
+
 def test_the_file_carries_the_platforms_delta_settings(settings: Settings, tmp_path: Path) -> None:
     path = write_spark_defaults(settings, tmp_path / "conf" / "spark-defaults.conf")
     written = read_defaults(path)
     platform = spark_conf(settings, "any")
     assert {key: written[key] for key in SHELL_KEYS} == {key: platform[key] for key in SHELL_KEYS}
     assert "io.delta.sql.DeltaSparkSessionExtension" in written["spark.sql.extensions"]
-    metastore = settings.metastore_dir / "shell"
-    assert written["spark.driver.extraJavaOptions"] == f"-Dderby.system.home={metastore}"
-    assert str(metastore / "metastore_db") in written["spark.hadoop.javax.jdo.option.ConnectionURL"]
+    assert written["spark.driver.extraClassPath"].split(os.pathsep) == metastore_jars(settings)
+    assert written["spark.driver.bindAddress"] == written["spark.driver.host"] == "127.0.0.1"
+    # No password in the file every local user may read.
+    assert not any("password" in key.lower() for key in written)
+
+
+def test_the_shells_connect_to_the_endpoints_derby_with_its_password(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = write_spark_defaults(settings, tmp_path / "spark-defaults.conf").with_name("hive-site.xml")
+    properties = hive_site(path)
+    database = settings.metastore_dir.absolute() / "metastore_db"
+    assert properties["javax.jdo.option.ConnectionURL"] == f"jdbc:derby://127.0.0.1:1527/{database}"
+    assert properties["javax.jdo.option.ConnectionDriverName"] == "org.apache.derby.jdbc.ClientDriver"
+    generated = password_path(settings)
+    assert properties["javax.jdo.option.ConnectionPassword"] == generated.read_text() != ""
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(generated.stat().st_mode) == 0o600
+    # Generated once: the endpoint, started later, reads the same.
+    assert metastore_password(settings) == generated.read_text()
+
+
+def test_a_postgres_metastore_by_setting(tmp_path: Path) -> None:
+    url = "jdbc:postgresql://127.0.0.1:5432/metastore"
+    sql = SqlSettings(metastore_url=url, metastore_user="hive", metastore_password=SecretStr("pg-secret"))
+    settings = Settings(data_dir=tmp_path / "data", sql=sql)
+    path = write_spark_defaults(settings, tmp_path / "spark-defaults.conf").with_name("hive-site.xml")
+    properties = hive_site(path)
+    assert properties["javax.jdo.option.ConnectionURL"] == url
+    assert properties["javax.jdo.option.ConnectionDriverName"] == "org.postgresql.Driver"
+    assert (properties["javax.jdo.option.ConnectionUserName"], properties[PASSWORD_KEY]) == (
+        "hive",
+        "pg-secret",
+    )
+    # The endpoint opens it by the same URL; nothing generated.
+    assert metastore(settings, served=True) == metastore(settings, served=False)
+    assert not password_path(settings).exists()
+    with pytest.raises(ValueError, match="METASTORE_PASSWORD"):
+        metastore_password(Settings(data_dir=tmp_path / "data", sql=SqlSettings(metastore_url=url)))
+    with pytest.raises(ValueError, match="postgresql"):
+        SqlSettings(metastore_url="jdbc:mysql://127.0.0.1/metastore")
 
 
 def test_writing_again_leaves_an_unchanged_file_alone(settings: Settings, tmp_path: Path) -> None:
@@ -48,3 +102,11 @@ def test_a_stale_file_is_replaced(settings: Settings, tmp_path: Path) -> None:
     write_spark_defaults(settings, path)
     assert path.stat().st_ino != stale
     assert read_defaults(path)["spark.sql.extensions"] == spark_conf(settings, "any")["spark.sql.extensions"]
+
+
+def test_every_metastore_class_is_made_at_start() -> None:
+    """Hive's own mapping names the classes whose tables DataNucleus makes before any transaction."""
+    classes = schema_conf()["datanucleus.autoStartClassNames"].split(",")
+    model = "org.apache.hadoop.hive.metastore.model."
+    assert {f"{model}MTable", f"{model}MTablePrivilege", f"{model}MDatabase"} <= set(classes)
+    assert len(classes) == len(set(classes)) >= 30

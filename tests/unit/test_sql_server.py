@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from salesinsights.catalog import GOLD_PRODUCT_SALES_DAILY, SILVER_EVENTS, TABLES
 from salesinsights.settings import ServiceSettings, Settings, SqlSettings
+from salesinsights.spark.metastore import password_path
 from salesinsights.spark.sql_server import (
     LAYER_COMMENTS,
     password_environment,
@@ -48,18 +49,22 @@ def test_the_endpoint_listens_where_the_settings_say_and_keeps_its_metastore_und
         "10000",
         "15002",
     )
-    assert (
-        str(tmp_path / "data" / "metastore" / "metastore_db")
-        in conf["spark.hadoop.javax.jdo.option.ConnectionURL"]
-    )
-    assert conf["spark.driver.extraClassPath"] == f"{jars / 'delta.jar'}:{guard}"
+    # The endpoint opens its Derby database embedded (and serves it to the shells).
+    database = tmp_path / "data" / "metastore" / "metastore_db"
+    url = f"jdbc:derby:;databaseName={database};create=true"
+    assert conf["spark.hadoop.javax.jdo.option.ConnectionURL"] == url
+    assert not any("password" in key.lower() for key in conf)
+    derby = tmp_path / "jars" / "metastore" / "derbyclient.jar"
+    assert conf["spark.driver.extraClassPath"] == f"{jars / 'delta.jar'}:{derby}:{guard}"
 
 
 def fetched_jars(tmp_path: Path) -> tuple[Path, Path]:
-    """What `make setup` leaves: the fetched Spark jars and the compiled guard."""
+    """What `make setup` leaves: the fetched Spark and metastore jars and the compiled guard."""
     jars = tmp_path / "jars" / "spark"
     jars.mkdir(parents=True)
     (jars / "delta.jar").touch()
+    (tmp_path / "jars" / "metastore").mkdir()
+    (tmp_path / "jars" / "metastore" / "derbyclient.jar").touch()
     guard = tmp_path / "jars" / "sql-guard" / "salesinsights-sql-guard.jar"
     guard.parent.mkdir()
     guard.touch()
@@ -77,10 +82,14 @@ def test_clients_write_only_the_endpoints_own_folders_and_read_only_the_lake(tmp
     assert conf["spark.hadoop.fs.file.impl"] == "salesinsights.sqlguard.ReadOnlyLocalFileSystem"
     data = tmp_path / "data"
     writable = conf["spark.hadoop.salesinsights.sql.writable.roots"].split(",")
-    assert writable == [str(data / "metastore"), str(data / "warehouse")]
-    assert conf["spark.hadoop.salesinsights.sql.readable.roots"].split(",")[0] == str(data / "lake")
+    assert writable == [str(data / "metastore" / "hive"), str(data / "warehouse")]
+    readable = conf["spark.hadoop.salesinsights.sql.readable.roots"].split(",")
+    assert readable[0] == str(data / "lake")
     scratch = [conf[f"spark.hadoop.hive.{key}"] for key in ("exec.scratchdir", "exec.local.scratchdir")]
-    assert all(path.startswith(str(data / "metastore")) for path in scratch)
+    assert all(path.startswith(str(data / "metastore" / "hive")) for path in scratch)
+    # Neither the metastore's database nor its password is under a root a client may read.
+    secrets = (password_path(settings), data / "metastore" / "metastore_db" / "seg0")
+    assert not any(str(secret).startswith(f"{root}/") for secret in secrets for root in readable + writable)
 
 
 def test_without_the_compiled_guard_the_endpoint_does_not_start(tmp_path: Path) -> None:

@@ -1,0 +1,176 @@
+"""The Hive metastore that names the lake's tables: where it is, how a JVM connects to it, and the Derby
+network server that lets more than one JVM share the default one.
+
+By default the metastore is a Derby database under data/metastore. Embedded Derby admits one JVM, so the SQL
+endpoint opens it embedded and serves it to this machine's other JVMs — the venv's `spark-sql` and `pyspark`,
+through the hive-site.xml of shell_defaults — with Derby's network server on the loopback address. The server
+requires a password: a Derby connection can define Java routines, so an open port would let any local user
+run code as the platform's user. The password is generated once into data/metastore/password (0600), a file
+the endpoint's clients cannot read (see sql_server_conf). With SALESINSIGHTS_SQL__METASTORE_URL the metastore
+is a Postgres database instead, every JVM its client, and no Derby runs.
+
+The password never goes into Spark's settings, which PySpark passes to spark-submit's command line (listed
+by `ps` to every local user): the endpoint hands it to its JVM at run time, the shells read hive-site.xml.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
+
+from salesinsights.settings import Settings
+
+if TYPE_CHECKING:  # `make status` reads DERBY_HOST without loading Spark.
+    from pyspark.sql import SparkSession
+
+# Derby serves the shells of this machine only, whatever address the endpoints are bound to.
+DERBY_HOST = "127.0.0.1"
+PASSWORD_KEY = "javax.jdo.option.ConnectionPassword"
+EMBEDDED_DRIVER = "org.apache.derby.jdbc.EmbeddedDriver"
+CLIENT_DRIVER = "org.apache.derby.jdbc.ClientDriver"
+
+
+@dataclass(frozen=True)
+class Metastore:
+    """How a JVM reaches the metastore's database (all but the password)."""
+
+    url: str
+    driver: str
+    user: str
+
+    @property
+    def derby(self) -> bool:
+        return self.url.startswith("jdbc:derby:")
+
+    def hadoop_conf(self) -> dict[str, str]:
+        """Hive's connection settings, by the names it reads them under."""
+        return {
+            "javax.jdo.option.ConnectionURL": self.url,
+            "javax.jdo.option.ConnectionDriverName": self.driver,
+            "javax.jdo.option.ConnectionUserName": self.user,
+        }
+
+    def hive_site(self, password: str) -> str:
+        """A hive-site.xml that connects a Spark shell to the metastore (a secret: the password is in it)."""
+        properties = self.hadoop_conf() | {
+            PASSWORD_KEY: password,
+            "hive.metastore.schema.verification": "false",
+        }
+        rendered = "".join(
+            f"  <property><name>{name}</name><value>{escape(value)}</value></property>\n"
+            for name, value in properties.items()
+        )
+        return f'<?xml version="1.0"?>\n<configuration>\n{rendered}</configuration>\n'
+
+
+def metastore(settings: Settings, *, served: bool) -> Metastore:
+    """The connection of the JVM that serves Derby (`served`: it opens the database embedded), or a
+    client's."""
+    sql = settings.sql
+    if sql.metastore_url:
+        return Metastore(sql.metastore_url, "org.postgresql.Driver", sql.metastore_user)
+    database = (settings.metastore_dir / "metastore_db").absolute()
+    if served:
+        return Metastore(
+            f"jdbc:derby:;databaseName={database};create=true", EMBEDDED_DRIVER, sql.metastore_user
+        )
+    return Metastore(
+        f"jdbc:derby://{DERBY_HOST}:{sql.metastore_port}/{database}", CLIENT_DRIVER, sql.metastore_user
+    )
+
+
+def password_path(settings: Settings) -> Path:
+    return settings.metastore_dir / "password"
+
+
+def model_classes() -> list[str]:
+    """Hive's metastore classes, from the mapping in pyspark's hive-metastore jar (package.jdo)."""
+    import pyspark
+
+    jar = next((Path(pyspark.__file__).parent / "jars").glob("hive-metastore-*.jar"))
+    with zipfile.ZipFile(jar) as archive:
+        mapping = ElementTree.fromstring(archive.read("package.jdo"))
+    return [
+        f"{package.get('name')}.{model.get('name')}"
+        for package in mapping.iter("package")
+        for model in package.iter("class")
+    ]
+
+
+def schema_conf() -> dict[str, str]:
+    """DataNucleus creates the metastore's tables at start, all of them, rather than each at its class's first
+    use: in Postgres that first use can come inside a transaction holding a lock that the new table's foreign
+    key needs (TBL_PRIVS on TBLS, on the first CREATE TABLE), and the two connections wait for each other."""
+    return {
+        "datanucleus.schema.autoCreateAll": "true",
+        "datanucleus.autoStartMechanism": "Classes",
+        "datanucleus.autoStartClassNames": ",".join(model_classes()),
+    }
+
+
+def metastore_password(settings: Settings) -> str:
+    """The configured password; with Derby and none configured, the one generated at first use."""
+    configured = settings.sql.metastore_password
+    if configured is not None:
+        return configured.get_secret_value()
+    if settings.sql.metastore_url:
+        raise ValueError("a Postgres metastore needs SALESINSIGHTS_SQL__METASTORE_PASSWORD")
+    path = password_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(24))
+    return path.read_text().strip()
+
+
+def metastore_jars(settings: Settings) -> list[str]:
+    """Derby's network server and client and Postgres's JDBC driver, which `make setup` fetched."""
+    folder = settings.jars / "metastore"
+    jars = sorted(str(path) for path in folder.glob("*.jar"))
+    if not jars:
+        raise FileNotFoundError(f"no jars in {folder}: run 'make setup' to fetch them with Maven")
+    return jars
+
+
+def hand_password(spark: SparkSession, password: str) -> None:
+    """The password into the JVM's Hadoop configuration, from which Spark builds Hive's client at the
+    catalogue's first use: call before that."""
+    spark.sparkContext._jsc.hadoopConfiguration().set(PASSWORD_KEY, password)
+
+
+def serve_derby(
+    spark: SparkSession, settings: Settings, password: str, timeout_s: float = 60
+) -> Callable[[], None]:
+    """Starts Derby's network server in the JVM, requiring the password of every connection (embedded ones
+    included); returns what stops it."""
+    jvm = spark.sparkContext._jvm
+    system = jvm.java.lang.System  # type: ignore[union-attr]
+    user = settings.sql.metastore_user
+    system.setProperty("derby.connection.requireAuthentication", "true")
+    system.setProperty("derby.authentication.provider", "BUILTIN")
+    system.setProperty(f"derby.user.{user}", password)
+    address = jvm.java.net.InetAddress.getByName(DERBY_HOST)  # type: ignore[union-attr]
+    server = jvm.org.apache.derby.drda.NetworkServerControl(  # type: ignore[union-attr]
+        address, settings.sql.metastore_port, user, password
+    )
+    server.start(None)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            server.ping()
+            return server.shutdown
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
