@@ -15,7 +15,8 @@ from pathlib import Path
 
 from tests.support import free_port
 
-BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+# Debian's layout, one folder per major version: the newest last.
+BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda folder: int(folder.parent.name))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import threading
 import time
 
 from salesinsights.ops import Exit, job_parser, run_service
-from salesinsights.settings import Settings, get_settings
+from salesinsights.settings import ENV_PREFIX, Settings, get_settings
 from salesinsights.spark.sql_health import write_sql_health
 
 LOCK = "sql"
@@ -46,16 +46,22 @@ def wait_until_listening(host: str, port: int, timeout_s: float) -> None:
             time.sleep(0.5)
 
 
-def refuse_taken_port(port: int) -> None:
+def refuse_taken_port(host: str, port: int) -> None:
     """Raises OSError when the port is taken: Derby's server would fail on a thread of its own, unseen, and a
     shell would reach whichever server holds the port."""
-    with socket.create_server(("127.0.0.1", port)):
+    with socket.create_server((host, port)):
         pass
 
 
 def serve(settings: Settings) -> int:
     # Spark loads only once the arguments are known to be good.
-    from salesinsights.spark.metastore import hand_password, metastore, metastore_password, serve_derby
+    from salesinsights.spark.metastore import (
+        DERBY_HOST,
+        hand_password,
+        metastore,
+        metastore_password,
+        serve_derby,
+    )
     from salesinsights.spark.session import build_spark
     from salesinsights.spark.sql_server import (
         NO_PYTHON_WORKERS,
@@ -78,13 +84,17 @@ def serve(settings: Settings) -> int:
     settings.metastore_dir.mkdir(parents=True, exist_ok=True)
     serves_derby = metastore(settings, served=True).derby
     if serves_derby:
-        refuse_taken_port(settings.sql.metastore_port)
+        refuse_taken_port(DERBY_HOST, settings.sql.metastore_port)
+    # The JVM gets the settings as Spark's, not the platform's environment, which a client's SQL could read
+    # (`${env:…}`): the metastore's password may be there.
+    for key in [key for key in os.environ if key.startswith(ENV_PREFIX)]:
+        del os.environ[key]
     # The JVM takes its Python workers' interpreter from this variable, which no client can change.
     os.environ["PYSPARK_PYTHON"] = str(NO_PYTHON_WORKERS)
     spark = build_spark(settings, "salesinsights-sql", sql_server_conf(settings))
     hand_password(spark, password)
-    # Before the catalogue's first use, which would start Derby without its password check.
-    stop_derby = serve_derby(spark, settings, password) if serves_derby else None
+    if serves_derby:
+        serve_derby(spark, settings, password)
     trust(spark)
     tables = register_tables(spark, settings)
     start_thrift_server(spark)
@@ -106,7 +116,7 @@ def serve(settings: Settings) -> int:
             if added:
                 log.info("registered %s", ", ".join(added))
                 tables += added
+    # Derby's server ends with the JVM: its shutdown command would authenticate against system-level users,
+    # and the user is the database's.
     spark.stop()
-    if stop_derby:
-        stop_derby()
     return Exit.OK

@@ -10,7 +10,9 @@ the endpoint's clients cannot read (see sql_server_conf). With SALESINSIGHTS_SQL
 is a Postgres database instead, every JVM its client, and no Derby runs.
 
 The password never goes into Spark's settings, which PySpark passes to spark-submit's command line (listed
-by `ps` to every local user): the endpoint hands it to its JVM at run time, the shells read hive-site.xml.
+by `ps` to every local user), nor stays in the JVM's system properties or environment, which a client's
+SQL could read (`${system:…}`, `${env:…}`): Derby keeps its user in the database (see serve_derby), Hive's
+client gets it in the Hadoop configuration at run time, the shells read hive-site.xml.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ import os
 import secrets
 import time
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
+from salesinsights.files import write_text_atomically
 from salesinsights.settings import Settings
 
 if TYPE_CHECKING:  # `make status` reads DERBY_HOST without loading Spark.
@@ -82,9 +84,8 @@ def metastore(settings: Settings, *, served: bool) -> Metastore:
         return Metastore(
             f"jdbc:derby:;databaseName={database};create=true", EMBEDDED_DRIVER, sql.metastore_user
         )
-    return Metastore(
-        f"jdbc:derby://{DERBY_HOST}:{sql.metastore_port}/{database}", CLIENT_DRIVER, sql.metastore_user
-    )
+    url = f"jdbc:derby://{DERBY_HOST}:{sql.metastore_port}/{database}"
+    return Metastore(url, CLIENT_DRIVER, sql.metastore_user)
 
 
 def password_path(settings: Settings) -> Path:
@@ -95,7 +96,10 @@ def model_classes() -> list[str]:
     """Hive's metastore classes, from the mapping in pyspark's hive-metastore jar (package.jdo)."""
     import pyspark
 
-    jar = next((Path(pyspark.__file__).parent / "jars").glob("hive-metastore-*.jar"))
+    jars = Path(pyspark.__file__).parent / "jars"
+    jar = next(jars.glob("hive-metastore-*.jar"), None)
+    if jar is None:
+        raise FileNotFoundError(f"no hive-metastore jar in {jars}: is pyspark installed whole?")
     with zipfile.ZipFile(jar) as archive:
         mapping = ElementTree.fromstring(archive.read("package.jdo"))
     return [
@@ -124,13 +128,19 @@ def metastore_password(settings: Settings) -> str:
     if settings.sql.metastore_url:
         raise ValueError("a Postgres metastore needs SALESINSIGHTS_SQL__METASTORE_PASSWORD")
     path = password_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(descriptor, "w") as file:
-        file.write(secrets.token_urlsafe(24))
+    if not path.is_file():
+        # Written whole beside it, then linked into place: a concurrent first use reads one password or the
+        # other's, never an empty file.
+        candidate = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        write_text_atomically(candidate, secrets.token_urlsafe(24), mode=0o600)
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
+    if path.stat().st_mode & 0o077:
+        raise PermissionError(f"{path} is readable by other users: chmod 600 it, or remove it for a new one")
     return path.read_text().strip()
 
 
@@ -149,17 +159,27 @@ def hand_password(spark: SparkSession, password: str) -> None:
     spark.sparkContext._jsc.hadoopConfiguration().set(PASSWORD_KEY, password)
 
 
-def serve_derby(
-    spark: SparkSession, settings: Settings, password: str, timeout_s: float = 60
-) -> Callable[[], None]:
-    """Starts Derby's network server in the JVM, requiring the password of every connection (embedded ones
-    included); returns what stops it."""
+def serve_derby(spark: SparkSession, settings: Settings, password: str, timeout_s: float = 60) -> None:
+    """Starts Derby's network server in the JVM, every connection (embedded ones too) needing the user's
+    password, until the JVM ends. The user is defined in the database itself: as a Java system property,
+    where Derby's BUILTIN check also looks, a client's SQL could read it (`${system:…}`), so that property
+    lives only until the database holds the user."""
     jvm = spark.sparkContext._jvm
     system = jvm.java.lang.System  # type: ignore[union-attr]
     user = settings.sql.metastore_user
     system.setProperty("derby.connection.requireAuthentication", "true")
     system.setProperty("derby.authentication.provider", "BUILTIN")
     system.setProperty(f"derby.user.{user}", password)
+    url = metastore(settings, served=True).url
+    connection = jvm.java.sql.DriverManager.getConnection(url, user, password)  # type: ignore[union-attr]
+    try:
+        call = connection.prepareCall("CALL SYSCS_UTIL.SYSCS_SET_DATABASE_PROPERTY(?, ?)")
+        call.setString(1, f"derby.user.{user}")
+        call.setString(2, password)
+        call.execute()
+    finally:
+        connection.close()
+    system.clearProperty(f"derby.user.{user}")
     address = jvm.java.net.InetAddress.getByName(DERBY_HOST)  # type: ignore[union-attr]
     server = jvm.org.apache.derby.drda.NetworkServerControl(  # type: ignore[union-attr]
         address, settings.sql.metastore_port, user, password
@@ -169,7 +189,7 @@ def serve_derby(
     while True:
         try:
             server.ping()
-            return server.shutdown
+            return
         except Exception:
             if time.monotonic() > deadline:
                 raise

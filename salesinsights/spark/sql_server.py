@@ -31,8 +31,7 @@ from pyspark.sql import SparkSession
 
 from salesinsights.catalog import TABLES, Layer, Table
 from salesinsights.settings import Settings
-from salesinsights.spark.metastore import metastore as metastore_of
-from salesinsights.spark.metastore import metastore_jars, schema_conf
+from salesinsights.spark.metastore import metastore, metastore_jars, schema_conf
 from salesinsights.spark.session import DELTA_EXTENSION, SCHEDULER_POOLS, local_jars
 from salesinsights.spark.tables import sql_string
 
@@ -59,15 +58,15 @@ def sql_guard_jar(settings: Settings) -> Path:
 
 def sql_server_conf(settings: Settings) -> dict[str, str]:
     """What the SQL endpoint's application adds to the platform's Spark settings."""
-    metastore = settings.metastore_dir
+    metastore_dir = settings.metastore_dir
     host, sql = settings.services.bind_host, settings.sql
     # Hive's scratch folders, not the metastore's database or password beside them.
-    hive = metastore / "hive"
+    hive = metastore_dir / "hive"
     writable = [str(hive), str(settings.warehouse_dir)]
     # The lake, and the scheduler's pools file (read at start) with the checksum file beside it.
     readable = [settings.lake, str(SCHEDULER_POOLS.parent)]
-    java_options = [f"-Dderby.system.home={metastore}"]
-    hadoop = metastore_of(settings, served=True).hadoop_conf() | schema_conf()
+    java_options = [f"-Dderby.system.home={metastore_dir}"]
+    hadoop = metastore(settings, served=True).hadoop_conf() | schema_conf()
     conf = {f"spark.hadoop.{key}": value for key, value in hadoop.items()}
     if sql.password:
         conf["spark.hadoop.hive.server2.authentication"] = "CUSTOM"

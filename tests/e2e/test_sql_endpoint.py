@@ -235,6 +235,9 @@ def test_no_client_can_change_the_lake(endpoint: Settings, cursor: Any) -> None:
 
     assert lake_state(endpoint) == before
     assert query(cursor, f"SELECT count(*), sum(revenue) FROM {DAILY}") == rows_before
+    # Spark expands ${system:…} and ${env:…} in a client's SQL: the endpoint's JVM holds no secret there.
+    (leaked,) = query(cursor, "SELECT '${system:derby.user.APP}${env:SALESINSIGHTS_SQL__PASSWORD}'")[0]
+    assert password_path(endpoint).read_text() not in leaked and PASSWORD not in leaked, leaked
     assert "product_sales_daily" in {row[1] for row in query(cursor, "SHOW TABLES IN gold")}
     # What only reads still works: SET, USE, EXPLAIN, DESCRIBE HISTORY.
     query(cursor, "SET spark.sql.shuffle.partitions=2")
@@ -386,13 +389,8 @@ def test_the_metastore_answers_no_one_without_its_password(endpoint: Settings) -
         *(endpoint.jars / "metastore").glob("derbyclient-*.jar"),
     ]
     password = password_path(endpoint).read_text()
-    script = (
-        "".join(
-            f"connect '{url}{credentials}';\n"
-            for credentials in ("", ";user=APP;password=guess", f";user=APP;password={password}")
-        )
-        + "SELECT count(*) FROM TBLS;\n"
-    )
+    attempts = (url, f"{url};user=APP;password=guess", f"{url};user=APP;password={password}")
+    script = "".join(f"connect '{attempt}';\n" for attempt in attempts) + "SELECT count(*) FROM TBLS;\n"
     done = subprocess.run(
         ["java", "-cp", os.pathsep.join(map(str, classpath)), "org.apache.derby.tools.ij"],
         input=script,

@@ -55,6 +55,8 @@ def test_the_tables_are_named_in_postgres(postgres: Postgres, tmp_path: Path) ->
         cursor = connection.cursor()
         cursor.execute(f"SELECT CAST(sum(revenue) AS STRING) FROM {GOLD_PRODUCT_SALES_DAILY.qualified_name}")
         revenue = Decimal(cursor.fetchall()[0][0])
+        cursor.execute("SELECT '${env:SALESINSIGHTS_SQL__METASTORE_PASSWORD}'")
+        leaked = cursor.fetchall()[0][0]
         connection.close()
         registered = postgres.psql(
             'SELECT d."NAME", t."TBL_NAME" FROM "TBLS" t JOIN "DBS" d USING ("DB_ID")', "metastore"
@@ -63,5 +65,6 @@ def test_the_tables_are_named_in_postgres(postgres: Postgres, tmp_path: Path) ->
         assert not (settings.metastore_dir / "password").exists()
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", sql.metastore_port), timeout=2)
+    assert PASSWORD not in leaked, leaked
     assert revenue == sum(Decimal(str(row["revenue"])) for row in daily_rows(events))
     assert set(registered.split()) >= {"gold|product_sales_daily", "silver|events", "audit|stream_batches"}

@@ -48,7 +48,8 @@ def test_the_file_carries_the_platforms_delta_settings(settings: Settings, tmp_p
     assert written["spark.driver.extraClassPath"].split(os.pathsep) == metastore_jars(settings)
     assert written["spark.driver.bindAddress"] == written["spark.driver.host"] == "127.0.0.1"
     # No password in the file every local user may read.
-    assert not any("password" in key.lower() for key in written)
+    password = metastore_password(settings)
+    assert not any("password" in key.lower() or password in value for key, value in written.items())
 
 
 def test_the_shells_connect_to_the_endpoints_derby_with_its_password(
@@ -57,13 +58,18 @@ def test_the_shells_connect_to_the_endpoints_derby_with_its_password(
     path = write_spark_defaults(settings, tmp_path / "spark-defaults.conf").with_name("hive-site.xml")
     properties = hive_site(path)
     database = settings.metastore_dir.absolute() / "metastore_db"
-    assert properties["javax.jdo.option.ConnectionURL"] == f"jdbc:derby://127.0.0.1:1527/{database}"
+    url = f"jdbc:derby://127.0.0.1:1527/{database}"
+    assert properties["javax.jdo.option.ConnectionURL"] == url
     assert properties["javax.jdo.option.ConnectionDriverName"] == "org.apache.derby.jdbc.ClientDriver"
     generated = password_path(settings)
     assert properties["javax.jdo.option.ConnectionPassword"] == generated.read_text() != ""
     assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(generated.stat().st_mode) == 0o600
     # Generated once: the endpoint, started later, reads the same.
     assert metastore_password(settings) == generated.read_text()
+    # A password file others may read is refused, not used.
+    generated.chmod(0o644)
+    with pytest.raises(PermissionError, match="chmod 600"):
+        metastore_password(settings)
 
 
 def test_a_postgres_metastore_by_setting(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from salesinsights.catalog import GOLD_PRODUCT_SALES_DAILY, SILVER_EVENTS, TABLES
 from salesinsights.settings import ServiceSettings, Settings, SqlSettings
-from salesinsights.spark.metastore import password_path
+from salesinsights.spark.metastore import metastore_password, password_path
 from salesinsights.spark.sql_server import (
     LAYER_COMMENTS,
     password_environment,
@@ -53,7 +53,8 @@ def test_the_endpoint_listens_where_the_settings_say_and_keeps_its_metastore_und
     database = tmp_path / "data" / "metastore" / "metastore_db"
     url = f"jdbc:derby:;databaseName={database};create=true"
     assert conf["spark.hadoop.javax.jdo.option.ConnectionURL"] == url
-    assert not any("password" in key.lower() for key in conf)
+    password = metastore_password(settings)
+    assert not any("password" in key.lower() or password in value for key, value in conf.items())
     derby = tmp_path / "jars" / "metastore" / "derbyclient.jar"
     assert conf["spark.driver.extraClassPath"] == f"{jars / 'delta.jar'}:{derby}:{guard}"
 
