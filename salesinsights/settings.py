@@ -144,6 +144,11 @@ class SqlSettings(BaseModel):
             raise ValueError(f"not a jdbc:postgresql://host:port/database URL: {url!r} (empty: Derby)")
         return url
 
+    @property
+    def serves_derby(self) -> bool:
+        """Whether the endpoint serves the metastore (Derby), or it lives in Postgres."""
+        return not self.metastore_url
+
     # How often the server registers tables that have appeared in the lake since (e.g. the CLV tables).
     refresh: timedelta = Field(default=timedelta(seconds=30), gt=timedelta(0))
     driver_memory: str = "1g"

@@ -115,7 +115,7 @@ def start_sql(settings: Settings, supervisor: Supervisor) -> None:
     host, sql = settings.services.bind_host, settings.sql
     for port in (sql.thrift_port, sql.connect_port):
         _refuse_taken_port(supervisor, "sql", host, port)
-    if not sql.metastore_url:
+    if sql.serves_derby:
         _refuse_taken_port(supervisor, "sql", DERBY_HOST, sql.metastore_port)
     start_probed(settings, supervisor, "sql")
 

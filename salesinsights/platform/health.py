@@ -109,12 +109,12 @@ def sql(settings: Settings) -> Probe:
     if status is None or age > settings.sql.refresh.total_seconds() + FRESH_S:
         return False, "not reporting"
     addresses = [(host, ports.thrift_port), (host, ports.connect_port)]
-    if not ports.metastore_url:
+    if ports.serves_derby:
         addresses.append((DERBY_HOST, ports.metastore_port))
     closed = [f"{address}:{port}" for address, port in addresses if not _listening(address, port)]
     if closed:
         return False, f"not listening on {', '.join(closed)}"
-    metastore = "Postgres" if ports.metastore_url else f"Derby on {DERBY_HOST}:{ports.metastore_port}"
+    metastore = f"Derby on {DERBY_HOST}:{ports.metastore_port}" if ports.serves_derby else "Postgres"
     return True, (
         f"JDBC jdbc:hive2://{host}:{ports.thrift_port}, Spark Connect sc://{host}:{ports.connect_port}, "
         f"metastore {metastore}; {len(status['tables'])} tables"

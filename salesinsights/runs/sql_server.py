@@ -82,7 +82,7 @@ def serve(settings: Settings) -> int:
         log.error("%s", refused)
         return Exit.USAGE
     settings.metastore_dir.mkdir(parents=True, exist_ok=True)
-    serves_derby = metastore(settings, served=True).derby
+    serves_derby = settings.sql.serves_derby
     if serves_derby:
         refuse_taken_port(DERBY_HOST, settings.sql.metastore_port)
     # The JVM gets the settings as Spark's, not the platform's environment, which a client's SQL could read

@@ -48,10 +48,6 @@ class Metastore:
     driver: str
     user: str
 
-    @property
-    def derby(self) -> bool:
-        return self.url.startswith("jdbc:derby:")
-
     def hadoop_conf(self) -> dict[str, str]:
         """Hive's connection settings, by the names it reads them under."""
         return {
@@ -77,7 +73,7 @@ def metastore(settings: Settings, *, served: bool) -> Metastore:
     """The connection of the JVM that serves Derby (`served`: it opens the database embedded), or a
     client's."""
     sql = settings.sql
-    if sql.metastore_url:
+    if not sql.serves_derby:
         return Metastore(sql.metastore_url, "org.postgresql.Driver", sql.metastore_user)
     database = (settings.metastore_dir / "metastore_db").absolute()
     if served:
@@ -125,7 +121,7 @@ def metastore_password(settings: Settings) -> str:
     configured = settings.sql.metastore_password
     if configured is not None:
         return configured.get_secret_value()
-    if settings.sql.metastore_url:
+    if not settings.sql.serves_derby:
         raise ValueError("a Postgres metastore needs SALESINSIGHTS_SQL__METASTORE_PASSWORD")
     path = password_path(settings)
     if not path.is_file():
@@ -146,11 +142,9 @@ def metastore_password(settings: Settings) -> str:
 
 def metastore_jars(settings: Settings) -> list[str]:
     """Derby's network server and client and Postgres's JDBC driver, which `make setup` fetched."""
-    folder = settings.jars / "metastore"
-    jars = sorted(str(path) for path in folder.glob("*.jar"))
-    if not jars:
-        raise FileNotFoundError(f"no jars in {folder}: run 'make setup' to fetch them with Maven")
-    return jars
+    from salesinsights.spark.session import fetched_jars  # here: session loads Spark, `make status` must not
+
+    return fetched_jars(settings, "metastore")
 
 
 def hand_password(spark: SparkSession, password: str) -> None:

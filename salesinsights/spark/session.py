@@ -16,13 +16,18 @@ SCHEDULER_POOLS = Path(__file__).with_name("fairscheduler.xml")
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 
 
-def local_jars(settings: Settings) -> list[str]:
-    """The Delta and Kafka-connector jars that `make setup` fetched, plus any configured extra jars."""
-    folder = settings.jars / "spark"
+def fetched_jars(settings: Settings, pom: str) -> list[str]:
+    """The jars that `make setup` fetched with Maven for jvm/<pom>/pom.xml."""
+    folder = settings.jars / pom
     jars = sorted(str(path) for path in folder.glob("*.jar"))
     if not jars:
         raise FileNotFoundError(f"no jars in {folder}: run 'make setup' to fetch them with Maven")
-    return jars + list(settings.spark.extra_jars)
+    return jars
+
+
+def local_jars(settings: Settings) -> list[str]:
+    """The Delta and Kafka-connector jars that `make setup` fetched, plus any configured extra jars."""
+    return fetched_jars(settings, "spark") + list(settings.spark.extra_jars)
 
 
 def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
