@@ -86,7 +86,7 @@ bench-freshness: setup ## Seconds from landing file to purchase in the dashboard
 bench-sql: setup ## BI queries through the SQL endpoint vs DuckDB on five months (SCALE=1.0); landing-to-SQL seconds if the platform is up
 	$(PY) -m salesinsights.bench.sql $(if $(SCALE),--scale $(SCALE))
 
-bench-clv: setup ## Whole CLV job on five months and on 10 %, and the RFM summary in Spark vs DuckDB
+bench-clv: setup ## Whole CLV job (backtest and model choice included) on five months and on 10 %, and the RFM summary in Spark vs DuckDB
 	$(PY) -m salesinsights.bench.clv
 
 clean: down ## Remove runtime data (data/); keeps .venv and jars

@@ -287,17 +287,28 @@ _SNAPSHOT_COLUMNS = _columns(
     ("f_score", "integer", "Frequency score, 1-5."),
     ("m_score", "integer", "Monetary score, 1-5."),
     ("rfm_segment", "string", "The RFM segment."),
-    ("p_alive", "double", "Probability that the customer is still active (BG/NBD)."),
+    ("p_alive", "double", "Probability that the customer is still active (the run's purchase model)."),
     ("expected_purchases", "double", "Expected purchases over clv_model_runs.horizon_months."),
     ("expected_average_value", "double", "Expected value per purchase (Gamma-Gamma)."),
     ("clv", "double", "Discounted customer lifetime value over the horizon."),
+    (
+        "extrapolated",
+        "boolean",
+        "Expected purchases above clv_model_runs' extrapolation factor times the customer's own rate "
+        "(occasions over at least the horizon's length): a forecast the history does not support.",
+    ),
+    (
+        "provisional",
+        "boolean",
+        "The run's figures are provisional: see clv_model_runs.provisional_reasons.",
+    ),
 )
 _SNAPSHOT_DESCRIPTION = (
     "One row per customer with a purchase up to as_of_date: occasions (a customer's purchases of one day), "
     "frequency (repeat occasions), recency and age (first purchase to last purchase, and to as_of_date, in "
     "clv_model_runs.time_unit), monetary_value (mean value of the repeat occasions, 0 without any), "
     "total_revenue, RFM scores (1-5) and segment, P(alive), expected purchases and discounted CLV over "
-    "clv_model_runs.horizon_months."
+    "clv_model_runs.horizon_months, from the purchase model that won the run's backtest."
 )
 
 GOLD_CUSTOMER_LIFETIME_VALUE = Table(
@@ -341,13 +352,22 @@ GOLD_CLV_MODEL_RUNS = Table(
         ("occasions", "long", "Purchase occasions."),
         ("units", "long", "Units bought."),
         ("total_revenue", MONEY, "Revenue up to as_of_date."),
-        ("bgnbd_r", "double", "BG/NBD r."),
-        ("bgnbd_alpha", "double", "BG/NBD alpha."),
-        ("bgnbd_a", "double", "BG/NBD a."),
-        ("bgnbd_b", "double", "BG/NBD b."),
-        ("bgnbd_log_likelihood", "double", "BG/NBD log-likelihood at the fit."),
-        ("bgnbd_converged", "boolean", "Whether the BG/NBD optimiser converged."),
-        ("bgnbd_iterations", "integer", "Its iterations."),
+        ("purchase_model", "string", "The purchase model published: bgnbd, mbgnbd or pareto_nbd."),
+        ("purchase_params", "string", 'JSON {"name": value} of its fitted parameters.'),
+        ("purchase_log_likelihood", "double", "Its log-likelihood at the fit."),
+        ("purchase_converged", "boolean", "Whether its optimiser converged."),
+        ("purchase_iterations", "integer", "Its iterations."),
+        ("model_choice", "string", "Why the model was chosen: the holdout errors behind it, or why none."),
+        ("calibration_end", "date", "The backtest's last calibration day (null: no backtest)."),
+        ("holdout_error", "double", "The chosen model's (predicted - actual) / actual holdout purchases."),
+        ("provisional", "boolean", "Whether the snapshot's figures are provisional."),
+        (
+            "provisional_reasons",
+            "string",
+            "JSON [text]: why (a short calibration period, a fit at a parameter boundary, a large holdout "
+            "error); [] when not provisional.",
+        ),
+        ("extrapolated_customers", "long", "Customers whose forecast is flagged as extrapolated."),
         ("gg_p", "double", "Gamma-Gamma p."),
         ("gg_q", "double", "Gamma-Gamma q."),
         ("gg_gamma", "double", "Gamma-Gamma gamma."),
@@ -367,9 +387,56 @@ GOLD_CLV_MODEL_RUNS = Table(
         ("fit_seconds", "double", "Seconds the fits took."),
         ("audit", "string", 'JSON [{"check": name, "passed": bool, "detail": text}] of the audit.'),
     ),
-    "One row per CLV run: its parameters, the fitted BG/NBD and Gamma-Gamma parameters with their fit "
-    "diagnostics, the audit's results and whether (and when) the run was published.",
+    "One row per CLV run: its parameters, the purchase model chosen on the backtest and Gamma-Gamma with "
+    "their fitted parameters and diagnostics, whether the figures are provisional and why, the audit's "
+    "results and whether (and when) the run was published.",
     keys=("run_id",),
+)
+
+GOLD_CLV_BACKTESTS = Table(
+    "gold",
+    "clv_backtests",
+    _columns(
+        ("as_of_date", "date", "The as-of date of the run it belongs to (a re-run replaces it)."),
+        ("run_id", "string", "The CLV run, or the backtest run by hand, that computed it."),
+        ("model", "string", "The purchase model: bgnbd, mbgnbd or pareto_nbd."),
+        ("chosen", "boolean", "Whether the run chose this model."),
+        ("calibration_end", "date", "The last day of the calibration period."),
+        ("holdout_days", "integer", "Days in the holdout, after calibration_end up to as_of_date."),
+        ("time_unit", "string", "The unit of the model's time parameters."),
+        ("parameters", "string", 'JSON {"name": value} of the fit on the calibration period.'),
+        ("log_likelihood", "double", "Log-likelihood of that fit."),
+        ("converged", "boolean", "Whether its optimiser converged."),
+        ("customers", "long", "Customers with a purchase up to calibration_end (the cohort predicted)."),
+        ("actual_purchases", "double", "Their repeat purchase occasions in the holdout."),
+        ("predicted_purchases", "double", "The model's expectation of them."),
+        ("purchases_mae", "double", "Per-customer mean absolute error of holdout purchases."),
+        ("purchases_rmse", "double", "Per-customer root mean squared error of holdout purchases."),
+        ("actual_spend", "double", "The cohort's spend in the holdout."),
+        (
+            "predicted_spend",
+            "double",
+            "Expected purchases times Gamma-Gamma's expected value (null: no fit).",
+        ),
+        ("spend_mae", "double", "Per-customer mean absolute error of holdout spend."),
+        ("spend_rmse", "double", "Per-customer root mean squared error of holdout spend."),
+        (
+            "conditional_expectation",
+            "string",
+            'JSON [{"frequency": "0".."7+", "customers", "actual", "predicted"}]: mean holdout purchases by '
+            "calibration frequency (Fader, Hardie & Lee 2005, figure 4).",
+        ),
+        (
+            "p_alive_calibration",
+            "string",
+            'JSON [{"bucket", "customers", "mean_p_alive", "bought_again"}]: customers by P(alive) at '
+            "calibration_end against the share who bought in the holdout.",
+        ),
+        ("computed_at", "timestamp", "When."),
+    ),
+    "One row per purchase model per as-of date: fitted on the history up to calibration_end, its "
+    "predictions of the holdout that follows set beside what happened.",
+    keys=("as_of_date", "model"),
 )
 
 AUDIT_DQ_RESULTS = Table(
@@ -402,5 +469,10 @@ MEDALLION_TABLES: tuple[Table, ...] = (
     GOLD_PRODUCT_SALES_DAILY,
     AUDIT_STREAM_BATCHES,
 )
-CLV_TABLES: tuple[Table, ...] = (GOLD_CUSTOMER_LIFETIME_VALUE, GOLD_CLV_STAGED, GOLD_CLV_MODEL_RUNS)
+CLV_TABLES: tuple[Table, ...] = (
+    GOLD_CUSTOMER_LIFETIME_VALUE,
+    GOLD_CLV_STAGED,
+    GOLD_CLV_MODEL_RUNS,
+    GOLD_CLV_BACKTESTS,
+)
 TABLES: tuple[Table, ...] = (*MEDALLION_TABLES, *CLV_TABLES, AUDIT_DQ_RESULTS)

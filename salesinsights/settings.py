@@ -11,7 +11,7 @@ import os
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -227,6 +227,8 @@ TimeUnit = Literal["day", "week", "month"]
 # A month is 1/12 of the average year, for the time unit as for the monthly discounting steps.
 DAYS_PER_MONTH = 365.25 / 12
 UNIT_DAYS: dict[TimeUnit, float] = {"day": 1.0, "week": 7.0, "month": DAYS_PER_MONTH}
+PurchaseModelName = Literal["bgnbd", "mbgnbd", "pareto_nbd"]
+SelectionMetric = Literal["purchases_mae", "purchases_rmse", "spend_mae", "aggregate_purchases_error"]
 
 
 class ClvSettings(BaseModel):
@@ -237,6 +239,24 @@ class ClvSettings(BaseModel):
     top_customers: int = Field(default=20, ge=1)
     # A run on a younger lake (days of events up to the as-of date) is skipped, saying why.
     min_history_days: int = Field(default=21, ge=1)
+    # The purchase models compared on the holdout; the first is used when no backtest can be run.
+    models: Annotated[list[PurchaseModelName], NoDecode] = Field(
+        default_factory=lambda: list(get_args(PurchaseModelName)), min_length=1
+    )
+    # The holdout error by which the nightly run chooses the model it publishes.
+    selection_metric: SelectionMetric = "purchases_mae"
+    # The backtest fits on the history up to the as-of date less the holdout, and predicts the holdout.
+    holdout_days: int = Field(default=56, ge=7)
+    # Guards: a snapshot is provisional (with its reasons) when the calibration period is shorter than this
+    # share of the horizon, when a fit lies at a parameter boundary, or when the chosen model's aggregate
+    # holdout error exceeds max_holdout_error (0.3: predicted purchases 30 % off the actual).
+    min_calibration_share_of_horizon: float = Field(default=0.25, gt=0)
+    max_holdout_error: float = Field(default=0.3, gt=0)
+    # mark: publish a provisional snapshot, flagged; refuse: the audit rejects it.
+    on_provisional: Literal["mark", "refuse"] = "mark"
+    # A customer's expected purchases above this multiple of their own repeat rate over the horizon (and
+    # above one purchase) is flagged as extrapolated.
+    extrapolation_factor: float = Field(default=3.0, gt=1)
 
     @property
     def unit_days(self) -> float:
@@ -245,6 +265,8 @@ class ClvSettings(BaseModel):
     @property
     def units_per_month(self) -> float:
         return DAYS_PER_MONTH / self.unit_days
+
+    _split_models = field_validator("models", mode="before")(_split_path_list)
 
 
 class AlertSettings(BaseModel):

@@ -94,20 +94,38 @@ def _reconciliation(stats: Row, silver_events: DataFrame, run: Row) -> list[Chec
 
 
 def _model_checks(run: Row) -> list[CheckResult]:
-    parameters = ("bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "gg_p", "gg_q", "gg_gamma")
-    finite = all(run[name] is not None and math.isfinite(run[name]) and run[name] > 0 for name in parameters)
+    purchase_params = json.loads(run["purchase_params"] or "{}")
+    parameters = {
+        **{f"{run['purchase_model']}_{name}": value for name, value in purchase_params.items()},
+        **{name: run[name] for name in ("gg_p", "gg_q", "gg_gamma")},
+    }
+    finite = bool(purchase_params) and all(
+        value is not None and math.isfinite(value) and value > 0 for value in parameters.values()
+    )
     return [
         CheckResult(
             "models_converged",
-            bool(run["bgnbd_converged"] and run["gg_converged"]),
-            f"BG/NBD after {run['bgnbd_iterations']} iterations, Gamma-Gamma after {run['gg_iterations']}",
+            bool(run["purchase_converged"] and run["gg_converged"]),
+            f"{run['purchase_model']} after {run['purchase_iterations']} iterations, Gamma-Gamma after "
+            f"{run['gg_iterations']}",
         ),
-        CheckResult("parameters_finite_positive", finite, ", ".join(f"{n}={run[n]}" for n in parameters)),
+        CheckResult(
+            "parameters_finite_positive", finite, ", ".join(f"{n}={v}" for n, v in parameters.items())
+        ),
         # Below 1 the Gamma-Gamma mean spend p·γ/(q-1) does not exist.
         CheckResult("gamma_gamma_mean_exists", finite and run["gg_q"] > 1, f"q={run['gg_q']}"),
     ]
 
 
-def audit_snapshot(snapshot: DataFrame, silver_events: DataFrame, run: Row) -> list[CheckResult]:
+def _trust_check(run: Row) -> CheckResult:
+    """With SALESINSIGHTS_CLV__ON_PROVISIONAL=refuse, a provisional run is not published."""
+    reasons = json.loads(run["provisional_reasons"] or "[]")
+    return CheckResult("not_provisional", not reasons, "; ".join(reasons) or "no guard raised a reason")
+
+
+def audit_snapshot(
+    snapshot: DataFrame, silver_events: DataFrame, run: Row, refuse_provisional: bool = False
+) -> list[CheckResult]:
     stats, results = _snapshot_checks(snapshot)
-    return results + _reconciliation(stats, silver_events, run) + _model_checks(run)
+    trust = [_trust_check(run)] if refuse_provisional else []
+    return results + _reconciliation(stats, silver_events, run) + _model_checks(run) + trust

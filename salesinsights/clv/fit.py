@@ -1,8 +1,8 @@
-"""Fitting both models to a Spark customer summary, from its sufficient statistics only.
+"""Fitting a purchase model and Gamma-Gamma to a Spark customer summary, from its sufficient statistics only.
 
-BG/NBD's likelihood depends on a customer through (frequency, recency, age) alone, and ages and recencies
-are whole days, so the driver receives the distinct triples with their counts (tens of thousands for
-millions of customers), never the customers themselves. Gamma-Gamma likewise receives the distinct
+The purchase models' likelihoods depend on a customer through (frequency, recency, age) alone, and ages and
+recencies are whole days, so the driver receives the distinct triples with their counts (tens of thousands
+for millions of customers), never the customers themselves. Gamma-Gamma likewise receives the distinct
 (frequency, monetary value) pairs of the repeat customers.
 """
 
@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from salesinsights.clv.models import BgNbdFit, GammaGammaFit, fit_bgnbd, fit_gamma_gamma
-from salesinsights.clv.predict import repeat_count_distribution
+from salesinsights.clv.gamma_gamma import GammaGammaFit, fit_gamma_gamma
+from salesinsights.clv.purchase_models import PurchaseFit, PurchaseModel, fit_purchase_model
 
 # The calibration check groups customers by repeat purchases 0..6 and 7+, as Fader, Hardie & Lee do.
 CALIBRATION_BINS = 7
@@ -27,12 +27,12 @@ CALIBRATION_BINS = 7
 class CalibrationRow(TypedDict):
     repeat_purchases: str  # "0".."6", "7+"
     actual: int  # customers with that many repeat purchases
-    expected: float  # customers the fitted BG/NBD expects
+    expected: float  # customers the fitted model expects
 
 
 @dataclass(frozen=True)
 class FittedModels:
-    bgnbd: BgNbdFit
+    purchases: PurchaseFit
     gamma_gamma: GammaGammaFit
     spend_frequency_correlation: float
     calibration: list[CalibrationRow]
@@ -43,11 +43,11 @@ def _counted(summary: DataFrame, *columns: str) -> pd.DataFrame:
     return summary.groupBy(*columns).agg(F.count(F.lit(1)).alias("customers")).toPandas()
 
 
-def calibration_table(bgnbd: BgNbdFit, triples: pd.DataFrame) -> list[CalibrationRow]:
+def calibration_table(fit: PurchaseFit, triples: pd.DataFrame) -> list[CalibrationRow]:
     """Customers by repeat purchases in the period: actual counts beside the fitted model's expectation
     Σ_customers P(X(age) = x)."""
     ages = triples.groupby("age")["customers"].sum()
-    distribution = repeat_count_distribution(bgnbd.params, ages.index.to_numpy(), CALIBRATION_BINS)
+    distribution = fit.repeat_count_distribution(ages.index.to_numpy(), CALIBRATION_BINS)
     expected = ages.to_numpy() @ distribution
     repeats = np.minimum(triples["frequency"].to_numpy(), CALIBRATION_BINS)
     actual = np.bincount(repeats, weights=triples["customers"].to_numpy(), minlength=CALIBRATION_BINS + 1)
@@ -65,10 +65,12 @@ def _weighted_correlation(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> 
     return float(covariance[0, 1] / np.sqrt(covariance[0, 0] * covariance[1, 1]))
 
 
-def fit_models(summary: DataFrame) -> FittedModels:
+def fit_models(summary: DataFrame, model: PurchaseModel[Any]) -> FittedModels:
     started = time.perf_counter()
     triples = _counted(summary, "frequency", "recency", "age")
-    bgnbd = fit_bgnbd(triples["frequency"], triples["recency"], triples["age"], triples["customers"])
+    purchases = fit_purchase_model(
+        model, triples["frequency"], triples["recency"], triples["age"], triples["customers"]
+    )
     # A repeat buyer whose repeat occasions were all free (price 0) has no place in a gamma distribution.
     repeaters = summary.where((F.col("frequency") > 0) & (F.col("monetary_value") > 0))
     spend = _counted(repeaters, "frequency", "monetary_value")
@@ -76,13 +78,13 @@ def fit_models(summary: DataFrame) -> FittedModels:
         raise ValueError("no customer has a paid repeat purchase yet: Gamma-Gamma cannot be fitted")
     gamma_gamma = fit_gamma_gamma(spend["frequency"], spend["monetary_value"], spend["customers"])
     return FittedModels(
-        bgnbd=bgnbd,
+        purchases=purchases,
         gamma_gamma=gamma_gamma,
         spend_frequency_correlation=_weighted_correlation(
             spend["frequency"].to_numpy(float),
             spend["monetary_value"].to_numpy(),
             spend["customers"].to_numpy(),
         ),
-        calibration=calibration_table(bgnbd, triples),
+        calibration=calibration_table(purchases, triples),
         fit_seconds=time.perf_counter() - started,
     )

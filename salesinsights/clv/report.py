@@ -1,5 +1,7 @@
-"""The run's report as one self-contained HTML file: the CLV distribution, the calibration of the fit, the
-RFM segments, the top customers, the fitted parameters and the audit. Pure: data in, text out."""
+"""The run's report as one self-contained HTML file, for a marketer: what each figure means, how far to trust
+it (provisional or not, and why; the backtest of every model beside what happened), the CLV distribution,
+the RFM segments with what each suggests doing, the top customers with their history, the fitted parameters
+and the audit. Pure: data in, text out."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from typing import Any
 
 import pandas as pd
 
+from salesinsights.clv.purchase_models import PURCHASE_MODELS
 from salesinsights.clv.svg import bar_chart
 
 REPORT_HISTOGRAM_BINS = 30
+PURCHASE_MODEL_TITLES: dict[str, str] = {name: model.title for name, model in PURCHASE_MODELS.items()}
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; max-width: 60em; }
@@ -20,7 +24,36 @@ table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.8em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 .fail { color: #b00; font-weight: bold; }
+.provisional { border: 2px solid #b00; padding: 0.5em 1em; background: #fff4f4; }
+dt { font-weight: bold; margin-top: 0.4em; }
 """
+
+MEANINGS = (
+    (
+        "P(alive)",
+        "the probability that the customer still buys from the shop at all, given when they last did",
+    ),
+    ("Expected purchases", "how many purchase days the model expects from the customer over the horizon"),
+    ("CLV", "the value of those expected purchases, at the customer's expected spend, discounted monthly"),
+    (
+        "Backtest",
+        "the models fitted on the history up to a calibration date predict the holdout after it; the "
+        "prediction set beside what the customers then bought says how far to trust the forecast",
+    ),
+)
+# What each RFM segment suggests doing (the customary playbook for R x F segments).
+SEGMENT_ACTIONS = {
+    "champions": "Reward them; ask for reviews; early access to new products.",
+    "loyal_customers": "Upsell higher-value products; a loyalty programme.",
+    "potential_loyalists": "Offer membership or a loyalty programme; recommend related products.",
+    "new_customers": "Onboard well: a welcome series, a reason for the second purchase.",
+    "promising": "Build the habit: a time-limited offer on their next purchase.",
+    "need_attention": "Re-engage with personalised recommendations before they slip.",
+    "about_to_sleep": "Win them back with popular products and a modest discount.",
+    "cant_lose": "Reach out personally: they bought often, but long ago.",
+    "at_risk": "A win-back campaign with a strong offer.",
+    "hibernating": "Low-cost reactivation only; do not spend much on them.",
+}
 
 
 @dataclass(frozen=True)
@@ -30,6 +63,7 @@ class ReportData:
     histogram: pd.DataFrame  # bin (0..REPORT_HISTOGRAM_BINS, the last open-ended), count
     segments: pd.DataFrame  # rfm_segment, customers, historic_revenue, mean_p_alive, clv
     top: pd.DataFrame  # the customers of highest CLV
+    backtests: pd.DataFrame  # the as-of date's rows of gold.clv_backtests (empty: no backtest)
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -50,10 +84,14 @@ def _histogram_chart(data: ReportData) -> str:
     )
 
 
+def _model_title(run: dict[str, Any]) -> str:
+    return PURCHASE_MODEL_TITLES.get(run["purchase_model"], run["purchase_model"])
+
+
 def _calibration_chart(run: dict[str, Any]) -> str:
     rows = json.loads(run["calibration"])
     return bar_chart(
-        "Calibration: customers by repeat purchases, actual vs BG/NBD",
+        f"Calibration: customers by repeat purchases, actual vs {_model_title(run)}",
         [row["repeat_purchases"] for row in rows],
         {"actual": [row["actual"] for row in rows], "model": [row["expected"] for row in rows]},
         "repeat purchases up to the as-of date",
@@ -62,19 +100,20 @@ def _calibration_chart(run: dict[str, Any]) -> str:
 
 
 def _parameters(run: dict[str, Any]) -> pd.DataFrame:
+    purchase_params = json.loads(run["purchase_params"])
     return pd.DataFrame(
         [
             (
-                "BG/NBD",
-                "r, α, a, b",
-                f"{run['bgnbd_r']:.4g}, {run['bgnbd_alpha']:.4g}, {run['bgnbd_a']:.4g}, {run['bgnbd_b']:.4g}",
-                f"{run['bgnbd_log_likelihood']:,.1f}",
-                run["bgnbd_converged"],
-                run["bgnbd_iterations"],
+                _model_title(run),
+                ", ".join(purchase_params),
+                ", ".join(f"{value:.4g}" for value in purchase_params.values()),
+                f"{run['purchase_log_likelihood']:,.1f}",
+                run["purchase_converged"],
+                run["purchase_iterations"],
             ),
             (
                 "Gamma-Gamma",
-                "p, q, γ",
+                "p, q, gamma",
                 f"{run['gg_p']:.4g}, {run['gg_q']:.4g}, {run['gg_gamma']:.4g}",
                 f"{run['gg_log_likelihood']:,.1f}",
                 run["gg_converged"],
@@ -82,6 +121,88 @@ def _parameters(run: dict[str, Any]) -> pd.DataFrame:
             ),
         ],
         columns=["model", "parameters", "values", "log-likelihood", "converged", "iterations"],
+    )
+
+
+def _trust(run: dict[str, Any]) -> str:
+    reasons = json.loads(run.get("provisional_reasons") or "[]")
+    if not reasons:
+        return f"<p>Not provisional: no guard raised a reason. Model: {escape(run['model_choice'])}.</p>"
+    items = "".join(f"<li>{escape(reason)}</li>" for reason in reasons)
+    return (
+        '<div class="provisional"><b>Provisional</b>: treat these figures as indicative only.'
+        f"<ul>{items}</ul></div>"
+    )
+
+
+def _comparison(backtests: pd.DataFrame) -> pd.DataFrame:
+    frame = backtests.assign(
+        model=[PURCHASE_MODEL_TITLES.get(name, name) for name in backtests["model"]],
+        error=(backtests["predicted_purchases"] - backtests["actual_purchases"])
+        / backtests["actual_purchases"].where(backtests["actual_purchases"] > 0),
+    )
+    return frame[
+        [
+            "model",
+            "chosen",
+            "customers",
+            "actual_purchases",
+            "predicted_purchases",
+            "error",
+            "purchases_mae",
+            "purchases_rmse",
+            "spend_mae",
+        ]
+    ]
+
+
+def _backtest(data: ReportData) -> str:
+    if data.backtests.empty:
+        return "<p>No backtest for this date: the history is too short to hold a holdout out.</p>"
+    chosen = data.backtests[data.backtests["chosen"]].iloc[0]
+    title = PURCHASE_MODEL_TITLES.get(chosen["model"], chosen["model"])
+    expectation = json.loads(chosen["conditional_expectation"])
+    alive = json.loads(chosen["p_alive_calibration"])
+    period = (
+        f"<p>Fitted on purchases up to {chosen['calibration_end']}, predicting the {chosen['holdout_days']} "
+        f"days after it for the {chosen['customers']:,} customers who had bought by then.</p>"
+    )
+    return "\n".join(
+        [
+            period,
+            _table(_comparison(data.backtests)),
+            bar_chart(
+                f"Holdout purchases per customer by calibration repeat purchases: actual vs {title}",
+                [row["frequency"] for row in expectation],
+                {
+                    "actual": [row["actual"] for row in expectation],
+                    "model": [row["predicted"] for row in expectation],
+                },
+                "repeat purchases in the calibration period",
+                "mean purchases in the holdout",
+            ),
+            bar_chart(
+                f"P(alive) at the calibration date ({title}) vs the share who bought again",
+                [row["bucket"] for row in alive],
+                {
+                    "P(alive)": [row["mean_p_alive"] for row in alive],
+                    "bought again": [row["bought_again"] for row in alive],
+                },
+                "P(alive) bucket",
+                "share of customers",
+            ),
+        ]
+    )
+
+
+def _meanings() -> str:
+    items = "".join(f"<dt>{escape(term)}</dt><dd>{escape(text)}</dd>" for term, text in MEANINGS)
+    return f"<dl>{items}</dl>"
+
+
+def _segments(segments: pd.DataFrame) -> pd.DataFrame:
+    return segments.assign(
+        suggested_action=[SEGMENT_ACTIONS.get(name, "") for name in segments["rfm_segment"]]
     )
 
 
@@ -110,6 +231,8 @@ def render_report(data: ReportData) -> str:
                 f"{run['horizon_months']} months, discounted {run['monthly_discount_rate']:.2%} a month",
             ),
             ("time unit", run["time_unit"]),
+            ("purchase model", _model_title(run)),
+            ("customers flagged as extrapolated", f"{run['extrapolated_customers']:,}"),
             (
                 "spend-frequency correlation",
                 f"{run['spend_frequency_correlation']:.3f} (Gamma-Gamma assumes ~0)",
@@ -123,14 +246,19 @@ def render_report(data: ReportData) -> str:
             f'<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>',
             f"<style>{_STYLE}</style></head><body>",
             f"<h1>{escape(title)}</h1>",
+            _trust(run),
             _table(facts),
+            "<h2>What the figures mean</h2>",
+            _meanings(),
+            "<h2>How sure the model is: the backtest</h2>",
+            _backtest(data),
             "<h2>CLV distribution</h2>",
             _histogram_chart(data),
             "<h2>Model calibration</h2>",
             _calibration_chart(run),
             _table(_parameters(run)),
             "<h2>RFM segments</h2>",
-            _table(data.segments),
+            _table(_segments(data.segments)),
             f"<h2>Top {len(data.top)} customers by CLV</h2>",
             _table(data.top),
             "<h2>Audit</h2>",

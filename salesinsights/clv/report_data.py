@@ -7,7 +7,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from salesinsights.catalog import GOLD_CUSTOMER_LIFETIME_VALUE
+from salesinsights.catalog import GOLD_CLV_BACKTESTS, GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.clv.report import REPORT_HISTOGRAM_BINS, ReportData
 from salesinsights.clv.snapshot import PUBLISHED, STAGED_STATES, run_row, staged_snapshot
 from salesinsights.settings import Settings
@@ -49,13 +49,24 @@ def _top(snapshot: DataFrame, count: int) -> pd.DataFrame:
         top.select(
             "user_id",
             "rfm_segment",
+            "first_purchase",
+            "last_purchase",
             "occasions",
             F.col("total_revenue").cast("double").alias("total_revenue"),
             "p_alive",
             "expected_purchases",
             "expected_average_value",
             "clv",
+            "extrapolated",
         ).toPandas()
+    )
+
+
+def _backtests(spark: SparkSession, settings: Settings, run: Row) -> pd.DataFrame:
+    """The as-of date's backtest, if the run (or a later backtest by hand) wrote one."""
+    rows = spark.read.format("delta").load(GOLD_CLV_BACKTESTS.path(settings))
+    return pd.DataFrame(
+        rows.where(F.col("as_of_date") == F.lit(run["as_of_date"])).orderBy("model").toPandas()
     )
 
 
@@ -65,4 +76,11 @@ def collect_report_data(
     run = run_row(spark, settings, run_id)
     snapshot = _snapshot(spark, settings, run)
     bin_width, histogram = _histogram(snapshot)
-    return ReportData(run.asDict(), bin_width, histogram, _segments(snapshot), _top(snapshot, top_customers))
+    return ReportData(
+        run.asDict(),
+        bin_width,
+        histogram,
+        _segments(snapshot),
+        _top(snapshot, top_customers),
+        _backtests(spark, settings, run),
+    )

@@ -6,6 +6,9 @@ gold.customer_lifetime_value, replacing that as-of date's partition in one Delta
 re-run of a date leaves exactly one snapshot and the table's history keeps every earlier night. Every step
 can be repeated after a failure: each one only moves a run forward from the state it finds.
 
+A run's backtest goes to gold.clv_backtests when the run is staged, replacing the backtest of its as-of date
+(one per date, as the snapshot; its run_id says which run computed it).
+
 The tables must exist: `ensure_clv_tables` once per process, before any step.
 """
 
@@ -16,11 +19,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from salesinsights.catalog import (
     CLV_TABLES,
+    GOLD_CLV_BACKTESTS,
     GOLD_CLV_MODEL_RUNS,
     GOLD_CLV_STAGED,
     GOLD_CUSTOMER_LIFETIME_VALUE,
@@ -72,12 +76,25 @@ def stage(spark: SparkSession, settings: Settings, snapshot: DataFrame, run: dic
         spark_schema(GOLD_CLV_MODEL_RUNS),
     )
     runs = _table(spark, settings, GOLD_CLV_MODEL_RUNS)
+    # Column by column, not *All: a table created by an earlier release keeps columns the catalogue dropped.
+    columns: dict[str, str | Column] = {name: f"run.{name}" for name in GOLD_CLV_MODEL_RUNS.column_names}
     (
         runs.alias("runs")
         .merge(row.alias("run"), "runs.run_id = run.run_id")
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
+        .whenMatchedUpdate(set=columns)
+        .whenNotMatchedInsert(values=columns)
         .execute()
+    )
+
+
+def write_backtest(spark: SparkSession, settings: Settings, as_of: date, rows: list[dict[str, Any]]) -> None:
+    """Replaces the as-of date's backtest with `rows` (one per model), in one Delta commit."""
+    (
+        spark.createDataFrame(rows, spark_schema(GOLD_CLV_BACKTESTS))
+        .write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"as_of_date = '{as_of.isoformat()}'")
+        .save(GOLD_CLV_BACKTESTS.path(settings))
     )
 
 

@@ -9,6 +9,9 @@ from pyspark.sql import functions as F
 
 from salesinsights.spark.tables import SPARK_MONEY
 
+# The backtest's cohort, per customer (clv.backtest reads these).
+COHORT_COLUMNS = ("frequency", "recency", "age", "monetary_value", "holdout_purchases", "holdout_spend")
+
 
 def purchases_until(silver_events: DataFrame, as_of: date) -> DataFrame:
     """Purchase rows (one per unit) up to and including the as-of day; the date filter prunes partitions."""
@@ -52,4 +55,29 @@ def customer_summary(occasions: DataFrame, as_of: date, unit_days: float) -> Dat
         .alias("monetary_value"),
         F.col("total_revenue").cast(SPARK_MONEY).alias("total_revenue"),
         F.datediff(F.lit(as_of), "last_purchase").alias("days_since_last_purchase"),
+    )
+
+
+def backtest_cohort(occasions: DataFrame, calibration_end: date, as_of: date, unit_days: float) -> DataFrame:
+    """The backtest's cohort: the summary of every customer with an occasion up to `calibration_end`, as of
+    that day, with holdout_purchases and holdout_spend, their occasions and value after it up to `as_of`."""
+    calibration = customer_summary(
+        occasions.where(F.col("event_date") <= F.lit(calibration_end)), calibration_end, unit_days
+    )
+    holdout = (
+        occasions.where(
+            (F.col("event_date") > F.lit(calibration_end)) & (F.col("event_date") <= F.lit(as_of))
+        )
+        .groupBy("user_id")
+        .agg(
+            F.count(F.lit(1)).alias("holdout_purchases"),
+            F.sum("value").cast("double").alias("holdout_spend"),
+        )
+    )
+    return (
+        calibration.join(holdout, "user_id", "left")
+        .fillna({"holdout_purchases": 0, "holdout_spend": 0.0})
+        .select(
+            "user_id", "frequency", "recency", "age", "monetary_value", "holdout_purchases", "holdout_spend"
+        )
     )

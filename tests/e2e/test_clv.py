@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -125,6 +126,12 @@ def test_historic_revenue_per_customer_equals_ground_truth(
         read(spark, lake, GOLD_CLV_MODEL_RUNS.path(lake.settings)).where(F.col("run_id") == first_run).first()
     )
     assert run is not None and run["status"] == PUBLISHED and run["customers"] == len(expected)
+    # Four weeks of history: no 8-week holdout to backtest on, under a quarter of the horizon; published,
+    # but provisional, with its reasons, on every row.
+    assert run["provisional"] is True and "no backtest" in run["model_choice"]
+    reasons = json.loads(run["provisional_reasons"])
+    assert any("the calibration period is 27 day(s)" in reason for reason in reasons), reasons
+    assert snapshot.where(~F.col("provisional")).count() == 0
     assert report_path(lake.settings, AS_OF).is_file()
 
 

@@ -27,13 +27,14 @@ def report_data() -> ReportData:
         "monthly_discount_rate": 0.01,
         "time_unit": "week",
         "spend_frequency_correlation": 0.05,
-        "bgnbd_r": 0.24,
-        "bgnbd_alpha": 4.4,
-        "bgnbd_a": 0.79,
-        "bgnbd_b": 2.4,
-        "bgnbd_log_likelihood": -9582.4,
-        "bgnbd_converged": True,
-        "bgnbd_iterations": 18,
+        "purchase_model": "pareto_nbd",
+        "purchase_params": json.dumps({"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}),
+        "purchase_log_likelihood": -9595.0,
+        "purchase_converged": True,
+        "purchase_iterations": 24,
+        "model_choice": "least purchases_mae on the holdout: pareto_nbd 0.7545, bgnbd 0.7855",
+        "provisional_reasons": json.dumps(["the calibration period is 7 day(s) <short>"]),
+        "extrapolated_customers": 3,
         "gg_p": 6.25,
         "gg_q": 3.74,
         "gg_gamma": 15.44,
@@ -63,7 +64,27 @@ def report_data() -> ReportData:
     top = pd.DataFrame(
         {"user_id": [42, 7], "rfm_segment": ["champions", "champions"], "clv": [900.5, 850.25]}
     )
-    return ReportData(run, 12.5, histogram, segments, top)
+    expectation = [
+        {"frequency": f, "customers": 10, "actual": 0.5, "predicted": 0.4} for f in ("0", "1", "7+")
+    ]
+    alive = [{"bucket": "0.9-1.0", "customers": 30, "mean_p_alive": 0.95, "bought_again": 0.4}]
+    backtests = pd.DataFrame(
+        {
+            "model": ["bgnbd", "pareto_nbd"],
+            "chosen": [False, True],
+            "calibration_end": [date(1997, 9, 30)] * 2,
+            "holdout_days": [273] * 2,
+            "customers": [2357] * 2,
+            "actual_purchases": [1882.0] * 2,
+            "predicted_purchases": [1653.4, 1665.5],
+            "purchases_mae": [0.7855, 0.7545],
+            "purchases_rmse": [1.608, 1.603],
+            "spend_mae": [30.4, 29.5],
+            "conditional_expectation": [json.dumps(expectation)] * 2,
+            "p_alive_calibration": [json.dumps(alive)] * 2,
+        }
+    )
+    return ReportData(run, 12.5, histogram, segments, top, backtests)
 
 
 def test_report_holds_the_charts_tables_and_audit() -> None:
@@ -71,11 +92,19 @@ def test_report_holds_the_charts_tables_and_audit() -> None:
     assert html.startswith("<!DOCTYPE html>")
     assert "Customer lifetime value as of 2020-02-29" in html
     charts = re.findall(r"<svg.*?</svg>", html, flags=re.DOTALL)
-    assert len(charts) == 2
+    assert len(charts) == 4
     for chart in charts:
         ET.fromstring(chart)  # well-formed
-    assert "Calibration" in charts[1] and "actual" in charts[1] and "model" in charts[1]
-    assert "≥375" in charts[0]  # the open-ended last bin: 30 bins of 12.5
+    conditional, alive, histogram, calibration = charts
+    assert "actual vs Pareto/NBD" in conditional and "7+" in conditional
+    assert "bought again" in alive
+    assert "Calibration" in calibration and "actual" in calibration and "model" in calibration
+    assert "≥375" in histogram  # the open-ended last bin: 30 bins of 12.5
+    assert 'class="provisional"' in html and "&lt;short&gt;" in html  # the reason, escaped
+    # The comparison: both models' predictions beside the actual holdout purchases.
+    assert "1,882.00" in html and "1,653.40" in html and "1,665.50" in html
+    assert "Low-cost reactivation" in html  # the hibernating segment's suggestion
+    assert "P(alive)" in html and "What the figures mean" in html
     assert "18,000.00" in html  # CLV of all customers
     assert "<td>42</td>" in html
     assert 'class="fail"' in html and "&lt;negative&gt;" in html  # the failed check, escaped

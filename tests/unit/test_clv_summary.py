@@ -13,8 +13,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from salesinsights.clv.fit import fit_models
+from salesinsights.clv.purchase_models import BGNBD
 from salesinsights.clv.rfm import SEGMENTS, with_rfm
-from salesinsights.clv.summary import customer_summary, purchase_occasions, purchases_until
+from salesinsights.clv.summary import (
+    COHORT_COLUMNS,
+    backtest_cohort,
+    customer_summary,
+    purchase_occasions,
+    purchases_until,
+)
 from tests import cdnow
 from tests.cdnow import PUBLISHED_BGNBD, PUBLISHED_GAMMA_GAMMA, assert_within_one_percent
 
@@ -40,16 +47,21 @@ def summarise(silver: DataFrame, as_of: date) -> DataFrame:
 
 
 @pytest.fixture(scope="module")
-def cdnow_summary(spark: SparkSession) -> DataFrame:
-    """All 78 weeks of CDNOW as silver purchases (a view beside each, which must not count), summarised as
-    of the end of the 39-week calibration period."""
+def cdnow_silver(spark: SparkSession) -> DataFrame:
+    """All 78 weeks of CDNOW as silver purchases, a view beside each, which must not count."""
     transactions = cdnow.transactions()
     rows = [
         (int(user), kind, day, str(price))
         for user, day, price in transactions.itertuples(index=False)
         for kind in ("purchase", "view")
     ]
-    return summarise(silver_rows(spark, rows), cdnow.CALIBRATION_END).cache()
+    return silver_rows(spark, rows).cache()
+
+
+@pytest.fixture(scope="module")
+def cdnow_summary(cdnow_silver: DataFrame) -> DataFrame:
+    """Summarised as of the end of the 39-week calibration period."""
+    return summarise(cdnow_silver, cdnow.CALIBRATION_END).cache()
 
 
 def test_cdnow_summary_equals_the_published_one(cdnow_summary: DataFrame) -> None:
@@ -65,12 +77,23 @@ def test_cdnow_summary_equals_the_published_one(cdnow_summary: DataFrame) -> Non
 
 
 def test_fits_on_the_spark_summary_reproduce_the_paper(cdnow_summary: DataFrame) -> None:
-    models = fit_models(cdnow_summary)
-    assert models.bgnbd.diagnostics.converged and models.gamma_gamma.diagnostics.converged
-    assert_within_one_percent(models.bgnbd.params, PUBLISHED_BGNBD)
-    assert models.bgnbd.diagnostics.log_likelihood == pytest.approx(-9582.4, abs=0.1)
+    models = fit_models(cdnow_summary, BGNBD)
+    assert models.purchases.diagnostics.converged and models.gamma_gamma.diagnostics.converged
+    assert_within_one_percent(models.purchases.params, PUBLISHED_BGNBD)
+    assert models.purchases.diagnostics.log_likelihood == pytest.approx(-9582.4, abs=0.1)
     assert models.gamma_gamma.diagnostics.customers == cdnow.REPEAT_CUSTOMERS
     assert_within_one_percent(models.gamma_gamma.params, PUBLISHED_GAMMA_GAMMA)
+
+
+def test_the_backtest_cohort_equals_one_computed_from_the_transactions(cdnow_silver: DataFrame) -> None:
+    occasions = purchase_occasions(purchases_until(cdnow_silver, cdnow.HOLDOUT_END))
+    cohort = backtest_cohort(occasions, cdnow.CALIBRATION_END, cdnow.HOLDOUT_END, WEEK)
+    ours = pd.DataFrame(cohort.toPandas()).sort_values("user_id").reset_index(drop=True)
+    expected = cdnow.backtest_cohort().sort_values("user_id").reset_index(drop=True)
+    assert ours.columns.tolist() == ["user_id", *COHORT_COLUMNS]
+    assert ours["holdout_purchases"].sum() == cdnow.HOLDOUT_PURCHASES
+    # Spark divides the decimal spend to 7 places: the mean value is exact to 1e-7.
+    pd.testing.assert_frame_equal(ours, expected, check_dtype=False, check_exact=False, atol=1e-7)
 
 
 def test_a_day_of_purchases_is_one_occasion(spark: SparkSession) -> None:

@@ -6,7 +6,7 @@ The CLI runs them in order in one process; the clv_nightly DAG runs each as its 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,9 @@ from pyspark.sql import functions as F
 from salesinsights.catalog import SILVER_EVENTS
 from salesinsights.clv.audit import CheckResult, audit_snapshot, results_json
 from salesinsights.clv.fit import FittedModels, fit_models
+from salesinsights.clv.guards import boundary_reasons, calibration_reasons
 from salesinsights.clv.progress import Progress
+from salesinsights.clv.purchase_models import PURCHASE_MODELS
 from salesinsights.clv.report import render_report
 from salesinsights.clv.report_data import collect_report_data
 from salesinsights.clv.rfm import with_rfm
@@ -31,8 +33,10 @@ from salesinsights.clv.snapshot import (
     run_row,
     stage,
     staged_snapshot,
+    write_backtest,
 )
 from salesinsights.clv.summary import customer_summary, purchase_occasions, purchases_until
+from salesinsights.runs.clv.evaluation import Evaluation, backtest_rows, evaluate_models
 from salesinsights.runs.clv.gate import suite_checks, validate_clv_snapshot
 from salesinsights.settings import ClvSettings, Settings
 
@@ -44,8 +48,8 @@ class RunRequest:
     clv: ClvSettings
 
 
-def new_run_id() -> str:
-    return f"clv-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid4().hex[:6]}"
+def new_run_id(prefix: str = "clv") -> str:
+    return f"{prefix}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid4().hex[:6]}"
 
 
 def report_path(settings: Settings, as_of: date) -> Path:
@@ -71,8 +75,8 @@ def latest_event_date(silver_events: DataFrame) -> date:
     return latest[0]
 
 
-def check_history(silver_events: DataFrame, as_of: date, min_days: int) -> None:
-    """Refuses a history shorter than `min_days` up to `as_of` (a young lake: fits on a few days of
+def check_history(silver_events: DataFrame, as_of: date, min_days: int) -> int:
+    """The days of events up to `as_of`; refuses fewer than `min_days` (a young lake: fits on a few days of
     purchases extrapolate wildly)."""
     first = silver_events.agg(F.min("event_date")).first()
     days = (as_of - first[0]).days + 1 if first is not None and first[0] is not None else 0
@@ -81,12 +85,18 @@ def check_history(silver_events: DataFrame, as_of: date, min_days: int) -> None:
             f"silver holds {max(days, 0)} day(s) of events up to {as_of}; a CLV run needs at least "
             f"{min_days} (SALESINSIGHTS_CLV__MIN_HISTORY_DAYS)"
         )
+    return days
 
 
 def _run_record(
-    request: RunRequest, as_of: date, totals: dict[str, Any], models: FittedModels
+    request: RunRequest,
+    as_of: date,
+    totals: dict[str, Any],
+    models: FittedModels,
+    evaluation: Evaluation,
+    reasons: list[str],
 ) -> dict[str, Any]:
-    bgnbd, gamma_gamma = models.bgnbd, models.gamma_gamma
+    purchases, gamma_gamma = models.purchases, models.gamma_gamma
     return {
         "run_id": request.run_id,
         "as_of_date": as_of,
@@ -94,13 +104,16 @@ def _run_record(
         "horizon_months": request.clv.horizon_months,
         "monthly_discount_rate": request.clv.monthly_discount_rate,
         **totals,
-        "bgnbd_r": bgnbd.params.r,
-        "bgnbd_alpha": bgnbd.params.alpha,
-        "bgnbd_a": bgnbd.params.a,
-        "bgnbd_b": bgnbd.params.b,
-        "bgnbd_log_likelihood": bgnbd.diagnostics.log_likelihood,
-        "bgnbd_converged": bgnbd.diagnostics.converged,
-        "bgnbd_iterations": bgnbd.diagnostics.iterations,
+        "purchase_model": purchases.model.name,
+        "purchase_params": json.dumps(purchases.parameters),
+        "purchase_log_likelihood": purchases.diagnostics.log_likelihood,
+        "purchase_converged": purchases.diagnostics.converged,
+        "purchase_iterations": purchases.diagnostics.iterations,
+        "model_choice": evaluation.choice.reason,
+        "calibration_end": evaluation.calibration_end if evaluation.result else None,
+        "holdout_error": evaluation.holdout_error,
+        "provisional": bool(reasons),
+        "provisional_reasons": json.dumps(reasons),
         "gg_p": gamma_gamma.params.p,
         "gg_q": gamma_gamma.params.q,
         "gg_gamma": gamma_gamma.params.gamma,
@@ -113,40 +126,94 @@ def _run_record(
     }
 
 
-def stage_run(spark: SparkSession, settings: Settings, request: RunRequest, progress: Progress) -> date:
-    """Summary, fits and scores of every customer, written to staging; returns the as-of date used."""
+def _summarise(summary: DataFrame, progress: Progress) -> dict[str, Any]:
+    totals_row = summary.agg(
+        F.count(F.lit(1)).alias("customers"),
+        F.count_if(F.col("frequency") > 0).alias("repeat_customers"),
+        F.sum("occasions").alias("occasions"),
+        F.sum("units").alias("units"),
+        F.sum("total_revenue").alias("total_revenue"),
+        F.max("age").alias("longest_age"),
+    ).first()
+    assert totals_row is not None
+    totals = totals_row.asDict()
+    progress.note(
+        f"{totals['customers']} customers, {totals['repeat_customers']} with repeat purchases, "
+        f"{totals['occasions']} occasions, revenue {totals['total_revenue']}"
+    )
+    return totals
+
+
+def _backtest(occasions: DataFrame, as_of: date, clv: ClvSettings, progress: Progress) -> Evaluation:
+    with progress.step(f"backtesting {', '.join(clv.models)} on the {clv.holdout_days} days before {as_of}"):
+        evaluation = evaluate_models(occasions, as_of, clv)
+    if evaluation.result is not None:
+        for name, model in evaluation.result.results.items():
+            progress.note(
+                f"{name}: holdout purchases predicted {model.predicted_purchases:,.1f} vs actual "
+                f"{model.actual_purchases:,.0f}, MAE {model.purchases_mae:.4f}, "
+                f"RMSE {model.purchases_rmse:.4f}"
+            )
+    progress.note(f"model {evaluation.choice.model}: {evaluation.choice.reason}")
+    return evaluation
+
+
+def backtest_run(
+    spark: SparkSession, settings: Settings, request: RunRequest, progress: Progress
+) -> Evaluation:
+    """The backtest alone (`salesinsights clv backtest`): stored as the as-of date's in gold.clv_backtests,
+    replacing the nightly run's; nothing is staged or published."""
     silver = _silver(spark, settings)
     as_of = request.as_of or latest_event_date(silver)
     check_history(silver, as_of, request.clv.min_history_days)
-    with progress.step(f"summarising silver purchases up to {as_of} ({request.clv.time_unit}s)"):
-        summary = customer_summary(
-            purchase_occasions(purchases_until(silver, as_of)), as_of, request.clv.unit_days
-        ).persist()
-        totals_row = summary.agg(
-            F.count(F.lit(1)).alias("customers"),
-            F.count_if(F.col("frequency") > 0).alias("repeat_customers"),
-            F.sum("occasions").alias("occasions"),
-            F.sum("units").alias("units"),
-            F.sum("total_revenue").alias("total_revenue"),
-        ).first()
-        assert totals_row is not None
-        totals = totals_row.asDict()
+    occasions = purchase_occasions(purchases_until(silver, as_of)).persist()
+    evaluation = _backtest(occasions, as_of, request.clv, progress)
+    if evaluation.result is not None:
+        write_backtest(spark, settings, as_of, backtest_rows(evaluation, request.run_id, request.clv))
+    occasions.unpersist()
+    return evaluation
+
+
+def stage_run(spark: SparkSession, settings: Settings, request: RunRequest, progress: Progress) -> date:
+    """Backtest and model choice, then summary, fits and scores of every customer, written to staging with
+    the backtest; returns the as-of date used."""
+    clv = request.clv
+    silver = _silver(spark, settings)
+    as_of = request.as_of or latest_event_date(silver)
+    history_days = check_history(silver, as_of, clv.min_history_days)
+    occasions = purchase_occasions(purchases_until(silver, as_of)).persist()
+    evaluation = _backtest(occasions, as_of, clv, progress)
+    with progress.step(f"summarising silver purchases up to {as_of} ({clv.time_unit}s)"):
+        summary = customer_summary(occasions, as_of, clv.unit_days).persist()
+        totals = _summarise(summary, progress)
+    model = PURCHASE_MODELS[evaluation.choice.model]
+    with progress.step(f"fitting {model.title} and Gamma-Gamma"):
+        models = fit_models(summary, model)
         progress.note(
-            f"{totals['customers']} customers, {totals['repeat_customers']} with repeat purchases, "
-            f"{totals['occasions']} occasions, revenue {totals['total_revenue']}"
+            f"{model.title} {models.purchases.parameters}; Gamma-Gamma {asdict(models.gamma_gamma.params)}"
         )
-    with progress.step("fitting BG/NBD and Gamma-Gamma"):
-        models = fit_models(summary)
-        bgnbd, gamma_gamma = models.bgnbd.params, models.gamma_gamma.params
-        progress.note(
-            f"BG/NBD r={bgnbd.r:.4g} alpha={bgnbd.alpha:.4g} a={bgnbd.a:.4g} b={bgnbd.b:.4g}; "
-            f"Gamma-Gamma p={gamma_gamma.p:.4g} q={gamma_gamma.q:.4g} gamma={gamma_gamma.gamma:.4g}"
-        )
+    reasons = (
+        calibration_reasons(history_days, clv)
+        + evaluation.reasons
+        + boundary_reasons(models.purchases, float(totals.pop("longest_age")))
+    )
+    for reason in reasons:
+        progress.note(f"provisional: {reason}")
     with progress.step(f"scoring customers and staging run {request.run_id}"):
-        scored = score_customers(with_rfm(summary), bgnbd, gamma_gamma, request.clv)
-        snapshot = scored.select(F.lit(as_of).alias("as_of_date"), F.lit(request.run_id).alias("run_id"), "*")
-        stage(spark, settings, snapshot, _run_record(request, as_of, totals, models))
+        scored = score_customers(with_rfm(summary), models.purchases, models.gamma_gamma.params, clv)
+        snapshot = scored.select(
+            F.lit(as_of).alias("as_of_date"),
+            F.lit(request.run_id).alias("run_id"),
+            "*",
+            F.lit(bool(reasons)).alias("provisional"),
+        ).persist()
+        totals["extrapolated_customers"] = snapshot.where("extrapolated").count()
+        stage(spark, settings, snapshot, _run_record(request, as_of, totals, models, evaluation, reasons))
+        if evaluation.result is not None:
+            write_backtest(spark, settings, as_of, backtest_rows(evaluation, request.run_id, clv))
+    snapshot.unpersist()
     summary.unpersist()
+    occasions.unpersist()
     return as_of
 
 
@@ -157,7 +224,12 @@ def audit_run(spark: SparkSession, settings: Settings, run_id: str, progress: Pr
         progress.note(f"run {run_id} is already published")
         return [CheckResult("already_published", True, str(run["published_at"]))]
     with progress.step(f"auditing run {run_id}"):
-        results = audit_snapshot(staged_snapshot(spark, settings, run_id), _silver(spark, settings), run)
+        results = audit_snapshot(
+            staged_snapshot(spark, settings, run_id),
+            _silver(spark, settings),
+            run,
+            refuse_provisional=settings.clv.on_provisional == "refuse",
+        )
         results += suite_checks(validate_clv_snapshot(settings, run["as_of_date"], run_id))
         record_audit(spark, settings, run_id, all(result.passed for result in results), results_json(results))
     for result in results:
