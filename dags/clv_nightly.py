@@ -1,10 +1,12 @@
 """
 ### clv_nightly — customer lifetime value, after each night's data-quality gate
 
-Values every customer with a purchase up to the *as-of date*: the RFM summary of silver purchases, BG/NBD
-(purchase counts) and Gamma-Gamma (spend) fitted by maximum likelihood, P(alive), expected purchases and
-discounted CLV over the horizon. The result is one snapshot per as-of date in
-`gold.customer_lifetime_value`, with the fitted parameters and diagnostics in `gold.clv_model_runs`.
+Values every customer with a purchase up to the *as-of date*: BG/NBD, MBG/NBD and Pareto/NBD backtested on
+the holdout before it and the best of them chosen, the RFM summary of silver purchases, the chosen model and
+Gamma-Gamma (spend) fitted by maximum likelihood, P(alive), expected purchases and discounted CLV over the
+horizon, provisional (with the reasons) where a guard against extrapolation says so. The result is one
+snapshot per as-of date in `gold.customer_lifetime_value`, with the model choice, fitted parameters and
+diagnostics in `gold.clv_model_runs` and the backtest in `gold.clv_backtests`.
 
 **Write-audit-publish.** Each task runs one step of `jobs/clv_nightly.py` in a process of its own:
 
@@ -76,7 +78,7 @@ def _run_step(step: str) -> None:
 
 @dag(
     dag_id="clv_nightly",
-    description="Nightly CLV: RFM summary, BG/NBD + Gamma-Gamma, audited snapshot in gold, and a report.",
+    description="Nightly CLV: models backtested and chosen, RFM summary, audited snapshot in gold, report.",
     doc_md=__doc__,
     schedule=[LAKE_VALIDATED],
     start_date=datetime(2026, 1, 1, tzinfo=UTC),

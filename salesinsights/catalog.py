@@ -397,7 +397,7 @@ GOLD_CLV_BACKTESTS = Table(
     "gold",
     "clv_backtests",
     _columns(
-        ("as_of_date", "date", "The as-of date of the run it belongs to (a re-run replaces it)."),
+        ("as_of_date", "date", "The as-of date of the run it belongs to."),
         ("run_id", "string", "The CLV run, or the backtest run by hand, that computed it."),
         ("model", "string", "The purchase model: bgnbd, mbgnbd or pareto_nbd."),
         ("chosen", "boolean", "Whether the run chose this model."),
@@ -434,9 +434,10 @@ GOLD_CLV_BACKTESTS = Table(
         ),
         ("computed_at", "timestamp", "When."),
     ),
-    "One row per purchase model per as-of date: fitted on the history up to calibration_end, its "
-    "predictions of the holdout that follows set beside what happened.",
-    keys=("as_of_date", "model"),
+    "One row per purchase model per CLV run (or backtest by hand): fitted on the history up to "
+    "calibration_end, its predictions of the holdout that follows set beside what happened. Publishing a "
+    "run removes the other runs' rows of its as_of_date: a published date has one backtest, its snapshot's.",
+    keys=("run_id", "model"),
 )
 
 AUDIT_DQ_RESULTS = Table(

@@ -254,8 +254,8 @@ class ClvSettings(BaseModel):
     max_holdout_error: float = Field(default=0.3, gt=0)
     # mark: publish a provisional snapshot, flagged; refuse: the audit rejects it.
     on_provisional: Literal["mark", "refuse"] = "mark"
-    # A customer's expected purchases above this multiple of their own repeat rate over the horizon (and
-    # above one purchase) is flagged as extrapolated.
+    # A customer's expected purchases over the horizon above one and above this multiple of their own rate
+    # (occasions over at least the horizon's length) is flagged as extrapolated.
     extrapolation_factor: float = Field(default=3.0, gt=1)
 
     @property

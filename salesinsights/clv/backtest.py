@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,17 +49,20 @@ class ModelBacktest:
     p_alive_calibration: list[dict[str, float | str]] = field(default_factory=list)
 
     @property
-    def aggregate_purchases_error(self) -> float:
-        """(predicted - actual) / actual holdout purchases; 0 when both are 0."""
+    def aggregate_purchases_error(self) -> float | None:
+        """(predicted - actual) / actual holdout purchases; None without any actual one to compare with."""
         if self.actual_purchases == 0:
-            return 0.0 if self.predicted_purchases == 0 else float("inf")
+            return None
         return (self.predicted_purchases - self.actual_purchases) / self.actual_purchases
 
-    def metric(self, name: SelectionMetric) -> float:
+    def metric(self, name: SelectionMetric) -> float | None:
+        """The holdout error by `name`, lower is better; None where it cannot be computed (spend without a
+        Gamma-Gamma fit, the aggregate error without holdout purchases)."""
         if name == "aggregate_purchases_error":
-            return abs(self.aggregate_purchases_error)
+            error = self.aggregate_purchases_error
+            return None if error is None else abs(error)
         value = getattr(self, name)
-        return float("inf") if value is None else float(value)
+        return None if value is None else float(value)
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,7 @@ def evaluate(
     )
 
 
-def backtest(cohort: pd.DataFrame, models: Sequence[PurchaseModel[object]], holdout: float) -> Backtest:
+def backtest(cohort: pd.DataFrame, models: Sequence[PurchaseModel[Any]], holdout: float) -> Backtest:
     """Fits each model on the cohort's calibration statistics (its distinct (x, t_x, T) with their counts)
     and Gamma-Gamma on its repeat buyers, and evaluates each on the holdout."""
     if cohort.empty:
@@ -166,15 +170,26 @@ def backtest(cohort: pd.DataFrame, models: Sequence[PurchaseModel[object]], hold
     return Backtest(holdout, results, gamma_gamma)
 
 
+FALLBACK_METRIC: SelectionMetric = "purchases_mae"
+
+
 def choose_model(result: Backtest, metric: SelectionMetric) -> ModelChoice:
     """The model of least holdout error by `metric` among those whose fit converged (all of them if none
-    did), with the figures behind the choice."""
+    did: the audit then rejects the run), with the figures behind the choice. Where `metric` cannot be
+    computed for any model (spend without a Gamma-Gamma fit), purchases_mae decides, saying so."""
     candidates = {
         name: model for name, model in result.results.items() if model.fit.diagnostics.converged
     } or result.results
-    ranked = sorted(candidates.items(), key=lambda item: (item[1].metric(metric), item[0]))
-    winner = ranked[0][0]
-    figures = ", ".join(f"{name} {model.metric(metric):.4g}" for name, model in ranked)
+    used, note = metric, ""
+    if all(model.metric(metric) is None for model in candidates.values()):
+        used, note = FALLBACK_METRIC, f" ({metric} cannot be computed on this holdout)"
+
+    def error(model: ModelBacktest) -> float:
+        value = model.metric(used)
+        return float("inf") if value is None else value
+
+    ranked = sorted(candidates.items(), key=lambda item: (error(item[1]), item[0]))
+    figures = ", ".join(f"{name} {error(model):.4g}" for name, model in ranked)
     dropped = sorted(set(result.results) - set(candidates))
     unconverged = f"; not converged: {', '.join(dropped)}" if dropped else ""
-    return ModelChoice(winner, f"least {metric} on the holdout: {figures}{unconverged}")
+    return ModelChoice(ranked[0][0], f"least {used} on the holdout{note}: {figures}{unconverged}")

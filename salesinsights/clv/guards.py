@@ -1,6 +1,7 @@
 """When a CLV run's figures may not be trusted: the guards against extrapolation. Each returns the reasons
-it finds, in words a marketer can read; a run with any reason is provisional (or refused, by setting).
-Pure: plain values in, reasons out."""
+it finds, in words a marketer can read; a run with any reason is provisional (or refused, by setting). A fit
+that did not converge is no guard's matter: the audit rejects it (`clv.audit`). Pure: plain values in,
+reasons out."""
 
 from __future__ import annotations
 
@@ -17,13 +18,13 @@ NO_DROPOUT_BELOW = 0.01
 EXPLODED_ABOVE = 1000.0
 
 
-def calibration_reasons(calibration_days: int, clv: ClvSettings) -> list[str]:
-    """A calibration period shorter than the configured share of the horizon predicts far beyond its data."""
+def calibration_reasons(history_days: int, clv: ClvSettings) -> list[str]:
+    """A fit on a history shorter than the configured share of the horizon predicts far beyond its data."""
     needed = clv.min_calibration_share_of_horizon * clv.horizon_months * DAYS_PER_MONTH
-    if calibration_days >= needed:
+    if history_days >= needed:
         return []
     return [
-        f"the calibration period is {calibration_days} day(s), under "
+        f"the history the models are fitted on is {history_days} day(s), under "
         f"{clv.min_calibration_share_of_horizon:.0%} of the {clv.horizon_months}-month horizon "
         f"({needed:.0f} days): the forecast extrapolates far beyond the history it was fitted on"
     ]
@@ -46,13 +47,13 @@ def boundary_reasons(fit: PurchaseFit, longest_age: float) -> list[str]:
                 f"{fit.model.title} fitted {name} = {value:.3g}, beyond {limit:.3g}: the fit ran off to a "
                 "boundary where the data no longer determines it"
             )
-    if not fit.diagnostics.converged:
-        reasons.append(f"{fit.model.title}'s fit did not converge in {fit.diagnostics.iterations} iterations")
     return reasons
 
 
 def holdout_reasons(chosen: ModelBacktest, clv: ClvSettings) -> list[str]:
     error = chosen.aggregate_purchases_error
+    if error is None:
+        return ["no customer bought again in the holdout: there is nothing to check the forecast against"]
     if abs(error) <= clv.max_holdout_error:
         return []
     return [

@@ -18,8 +18,8 @@ from scipy.special import expit, gammaln, hyp2f1, logsumexp, roots_legendre
 from salesinsights.clv.counts import nbd_probabilities, with_tail
 from salesinsights.clv.mle import Vector
 
-# Gauss-Legendre nodes for the repeat-count distribution's integral over the lifetime: smooth integrands,
-# so 64 nodes are exact to well below the 0.001 customers the calibration table shows.
+# Gauss-Legendre nodes for the repeat-count distribution's integral over the lifetime, taken over the
+# lifetime's probability rather than its time (see repeat_count_distribution).
 _NODES, _WEIGHTS = roots_legendre(64)
 
 
@@ -99,14 +99,18 @@ def expected_purchases(
 
 def repeat_count_distribution(params: ParetoNbdParams, t: Vector, max_count: int) -> Vector:
     """P(X(t) = x) for x = 0..max_count-1 and P(X(t) >= max_count): the NBD count over the time alive,
-    min(τ, t), with the lifetime τ Pareto (Lomax) distributed, P(τ > u) = (β/(β+u))^s —
-    (β/(β+t))^s · NBD_x(t) + ∫₀ᵗ NBD_x(u) · sβ^s/(β+u)^(s+1) du, the integral by Gauss-Legendre."""
+    min(τ, t), with the lifetime τ Pareto (Lomax) distributed, F(u) = 1 - (β/(β+u))^s —
+    (1 - F(t)) · NBD_x(t) + ∫₀ᵗ NBD_x(u) dF(u). The integral is taken over p = F(u), u = β((1-p)^(-1/s) - 1),
+    by Gauss-Legendre: in u the density piles up near 0 when β is small beside t, in p it is flat."""
     t_ = np.asarray(t, dtype=np.float64)
     r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
-    survives = (beta / (beta + t_[:, None])) ** s * nbd_probabilities(r, alpha, t_[:, None], max_count)
-    # u at the nodes mapped from [-1, 1] to [0, t]: one row per t, one column per node.
-    u = (t_[:, None] / 2) * (_NODES[None, :] + 1)
-    density = s * beta**s / (beta + u) ** (s + 1) * (t_[:, None] / 2) * _WEIGHTS[None, :]
+    survival = (beta / (beta + t_)) ** s
+    survives = survival[:, None] * nbd_probabilities(r, alpha, t_[:, None], max_count)
+    # p at the nodes mapped from [-1, 1] to [0, F(t)]: one row per t, one column per node.
+    dropped_by_t = 1 - survival
+    p = (dropped_by_t[:, None] / 2) * (_NODES[None, :] + 1)
+    u = beta * ((1 - p) ** (-1 / s) - 1)
+    weights = (dropped_by_t[:, None] / 2) * _WEIGHTS[None, :]
     counts_at_u = nbd_probabilities(r, alpha, u.reshape(-1, 1), max_count).reshape(*u.shape, max_count)
-    dropped = np.einsum("tn,tnx->tx", density, counts_at_u)
+    dropped = np.einsum("tn,tnx->tx", weights, counts_at_u)
     return with_tail(survives + dropped)

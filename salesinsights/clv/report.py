@@ -85,7 +85,8 @@ def _histogram_chart(data: ReportData) -> str:
 
 
 def _model_title(run: dict[str, Any]) -> str:
-    return PURCHASE_MODEL_TITLES.get(run["purchase_model"], run["purchase_model"])
+    name = run.get("purchase_model") or "unrecorded"
+    return PURCHASE_MODEL_TITLES.get(name, name)
 
 
 def _calibration_chart(run: dict[str, Any]) -> str:
@@ -100,14 +101,15 @@ def _calibration_chart(run: dict[str, Any]) -> str:
 
 
 def _parameters(run: dict[str, Any]) -> pd.DataFrame:
-    purchase_params = json.loads(run["purchase_params"])
+    # Runs of an earlier release (BG/NBD only, in columns of their own) have none of the purchase_* columns.
+    purchase_params = json.loads(run.get("purchase_params") or "{}")
     return pd.DataFrame(
         [
             (
                 _model_title(run),
                 ", ".join(purchase_params),
                 ", ".join(f"{value:.4g}" for value in purchase_params.values()),
-                f"{run['purchase_log_likelihood']:,.1f}",
+                f"{run['purchase_log_likelihood'] or float('nan'):,.1f}",
                 run["purchase_converged"],
                 run["purchase_iterations"],
             ),
@@ -127,7 +129,8 @@ def _parameters(run: dict[str, Any]) -> pd.DataFrame:
 def _trust(run: dict[str, Any]) -> str:
     reasons = json.loads(run.get("provisional_reasons") or "[]")
     if not reasons:
-        return f"<p>Not provisional: no guard raised a reason. Model: {escape(run['model_choice'])}.</p>"
+        choice = escape(run.get("model_choice") or "")
+        return f"<p>Not provisional: no guard raised a reason. Model: {choice}.</p>"
     items = "".join(f"<li>{escape(reason)}</li>" for reason in reasons)
     return (
         '<div class="provisional"><b>Provisional</b>: treat these figures as indicative only.'
@@ -232,7 +235,7 @@ def render_report(data: ReportData) -> str:
             ),
             ("time unit", run["time_unit"]),
             ("purchase model", _model_title(run)),
-            ("customers flagged as extrapolated", f"{run['extrapolated_customers']:,}"),
+            ("customers flagged as extrapolated", f"{run.get('extrapolated_customers') or 0:,}"),
             (
                 "spend-frequency correlation",
                 f"{run['spend_frequency_correlation']:.3f} (Gamma-Gamma assumes ~0)",

@@ -9,7 +9,8 @@ from pyspark.sql import functions as F
 
 from salesinsights.catalog import GOLD_CLV_BACKTESTS, GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.clv.report import REPORT_HISTOGRAM_BINS, ReportData
-from salesinsights.clv.snapshot import PUBLISHED, STAGED_STATES, run_row, staged_snapshot
+from salesinsights.clv.run_status import PUBLISHED, STAGED_STATES
+from salesinsights.clv.snapshot import run_row, staged_snapshot
 from salesinsights.settings import Settings
 
 
@@ -63,11 +64,9 @@ def _top(snapshot: DataFrame, count: int) -> pd.DataFrame:
 
 
 def _backtests(spark: SparkSession, settings: Settings, run: Row) -> pd.DataFrame:
-    """The as-of date's backtest, if the run (or a later backtest by hand) wrote one."""
+    """The run's own backtest (empty: it had no holdout to test on)."""
     rows = spark.read.format("delta").load(GOLD_CLV_BACKTESTS.path(settings))
-    return pd.DataFrame(
-        rows.where(F.col("as_of_date") == F.lit(run["as_of_date"])).orderBy("model").toPandas()
-    )
+    return pd.DataFrame(rows.where(F.col("run_id") == run["run_id"]).orderBy("model").toPandas())
 
 
 def collect_report_data(

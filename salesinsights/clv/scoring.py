@@ -45,10 +45,12 @@ def discounted_clv(
 def extrapolated(
     expected: ArrayLike, occasions: ArrayLike, age: ArrayLike, horizon: float, factor: float
 ) -> NDArray[np.bool_]:
-    """Expected purchases over the horizon above `factor` times the customer's own rate — occasions per
-    time, the time taken as at least the horizon so that a week's history does not count as a year's."""
+    """Expected purchases over the horizon above one and above `factor` times the customer's own rate —
+    occasions per time, the time taken as at least the horizon so that a week's history does not count as
+    a year's. Under one purchase a forecast extrapolates nothing worth a flag."""
     reference = np.asarray(occasions, dtype=np.float64) * horizon / np.maximum(np.asarray(age), horizon)
-    return np.asarray(np.asarray(expected) > factor * reference)
+    forecast = np.asarray(expected, dtype=np.float64)
+    return np.asarray((forecast > 1.0) & (forecast > factor * reference))
 
 
 def score(

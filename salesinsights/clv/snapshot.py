@@ -6,8 +6,9 @@ gold.customer_lifetime_value, replacing that as-of date's partition in one Delta
 re-run of a date leaves exactly one snapshot and the table's history keeps every earlier night. Every step
 can be repeated after a failure: each one only moves a run forward from the state it finds.
 
-A run's backtest goes to gold.clv_backtests when the run is staged, replacing the backtest of its as-of date
-(one per date, as the snapshot; its run_id says which run computed it).
+A run's backtest goes to gold.clv_backtests under its run_id when the run is staged (a repeated attempt
+replaces its own rows); publishing the run removes every other run's backtest of its as-of date, so a
+published date has one backtest, the one behind its snapshot, as it has one snapshot.
 
 The tables must exist: `ensure_clv_tables` once per process, before any step.
 """
@@ -30,12 +31,10 @@ from salesinsights.catalog import (
     GOLD_CUSTOMER_LIFETIME_VALUE,
     Table,
 )
+from salesinsights.clv.run_status import AUDITED, PUBLISHED, REJECTED, STAGED, SUPERSEDED
 from salesinsights.settings import Settings
 from salesinsights.spark.tables import ensure_table, spark_schema
 
-STAGED, AUDITED, REJECTED, PUBLISHED, SUPERSEDED = "staged", "audited", "rejected", "published", "superseded"
-# The states in which a run's rows are in staging.
-STAGED_STATES = (STAGED, AUDITED, REJECTED)
 # Run ids go into Delta predicates as literals: letters, digits and - _ . only.
 _RUN_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
@@ -87,13 +86,14 @@ def stage(spark: SparkSession, settings: Settings, snapshot: DataFrame, run: dic
     )
 
 
-def write_backtest(spark: SparkSession, settings: Settings, as_of: date, rows: list[dict[str, Any]]) -> None:
-    """Replaces the as-of date's backtest with `rows` (one per model), in one Delta commit."""
+def write_backtest(spark: SparkSession, settings: Settings, run_id: str, rows: list[dict[str, Any]]) -> None:
+    """Replaces the run's backtest with `rows` (one per model; none: the run had no holdout to test on), in
+    one Delta commit."""
     (
         spark.createDataFrame(rows, spark_schema(GOLD_CLV_BACKTESTS))
         .write.format("delta")
         .mode("overwrite")
-        .option("replaceWhere", f"as_of_date = '{as_of.isoformat()}'")
+        .option("replaceWhere", f"run_id = '{check_run_id(run_id)}'")
         .save(GOLD_CLV_BACKTESTS.path(settings))
     )
 
@@ -143,6 +143,10 @@ def publish(spark: SparkSession, settings: Settings, run_id: str) -> date:
         {"status": F.lit(SUPERSEDED)},
     )
     runs.update(F.col("run_id") == run_id, {"status": F.lit(PUBLISHED), "published_at": F.lit(_now())})
+    # One backtest per published date: the published run's.
+    _table(spark, settings, GOLD_CLV_BACKTESTS).delete(
+        (F.col("as_of_date") == F.lit(as_of)) & (F.col("run_id") != run_id)
+    )
     # The snapshot now lives in gold; staging keeps only runs that were not (yet) published.
     _table(spark, settings, GOLD_CLV_STAGED).delete(F.col("run_id") == run_id)
     return as_of

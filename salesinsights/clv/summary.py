@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from salesinsights.spark.tables import SPARK_MONEY
 
-# The backtest's cohort, per customer (clv.backtest reads these).
+# The backtest's cohort, per customer, as clv.backtest reads it.
 COHORT_COLUMNS = ("frequency", "recency", "age", "monetary_value", "holdout_purchases", "holdout_spend")
 
 
@@ -77,7 +77,5 @@ def backtest_cohort(occasions: DataFrame, calibration_end: date, as_of: date, un
     return (
         calibration.join(holdout, "user_id", "left")
         .fillna({"holdout_purchases": 0, "holdout_spend": 0.0})
-        .select(
-            "user_id", "frequency", "recency", "age", "monetary_value", "holdout_purchases", "holdout_spend"
-        )
+        .select("user_id", *COHORT_COLUMNS)
     )

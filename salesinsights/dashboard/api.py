@@ -21,7 +21,9 @@ from pydantic import NonNegativeInt
 
 from salesinsights.dashboard import figures
 from salesinsights.dashboard.brands import BrandCatalogue
+from salesinsights.dashboard.clv import clv_status
 from salesinsights.dashboard.models import (
+    ClvStatus,
     FunnelResponse,
     Health,
     HealthStatus,
@@ -213,6 +215,11 @@ def timeline(view: ViewDep, day: DayParam = None, bucket_minutes: BucketParam = 
 def funnel(view: ViewDep, day: DayParam = None) -> FunnelResponse:
     day = view.day_or_newest(day)
     return figures.funnel(view.daily_of_day(day), day)
+
+
+@router.get("/clv", response_model=ClvStatus, summary="The newest published CLV snapshot and its trust")
+def clv(request: Request) -> ClvStatus:
+    return clv_status(request.app.state.settings)
 
 
 @router.get("/health", response_model=Health, summary="Service health and data freshness")

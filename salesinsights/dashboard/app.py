@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from salesinsights.catalog import SILVER_EVENTS
-from salesinsights.dashboard.address import DATA_DOCS_ROUTE
+from salesinsights.dashboard.address import CLV_REPORTS_ROUTE, DATA_DOCS_ROUTE
 from salesinsights.dashboard.api import OverviewCache, router
 from salesinsights.dashboard.brands import BrandCatalogue
 from salesinsights.dashboard.live import LiveWindows
@@ -86,6 +86,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.state.reader = reader
     app.state.catalogue = catalogue
     app.state.quality = quality
@@ -96,6 +97,9 @@ def create_app(
     # Rendered by the nightly data-quality runs; until the first one, the empty folder answers 404.
     settings.data_docs_dir.mkdir(parents=True, exist_ok=True)
     app.mount(DATA_DOCS_ROUTE, StaticFiles(directory=settings.data_docs_dir, html=True), name="data-docs")
+    reports = settings.data / "reports" / "clv"
+    reports.mkdir(parents=True, exist_ok=True)
+    app.mount(CLV_REPORTS_ROUTE, StaticFiles(directory=reports), name="clv-reports")
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

@@ -180,6 +180,28 @@ class InputQuality(BaseModel):
     last_validation: LastValidation | None
 
 
+class PublishedClv(BaseModel):
+    """The newest published CLV snapshot: its model and how far to trust it."""
+
+    as_of_date: date
+    run_id: str
+    published_at: datetime | None
+    customers: int | None
+    purchase_model: str | None = Field(description="bgnbd, mbgnbd or pareto_nbd: the backtest's winner.")
+    model_choice: str | None = Field(description="Why: the holdout errors behind the choice, or why none.")
+    holdout_error: float | None = Field(
+        description="(predicted - actual) / actual holdout purchases of the model; null without a backtest."
+    )
+    provisional: bool
+    provisional_reasons: list[str]
+    extrapolated_customers: int | None
+    report_url: str | None = Field(description="The run's HTML report, once written.")
+
+
+class ClvStatus(BaseModel):
+    latest: PublishedClv | None = Field(description="Null until a CLV run has been published.")
+
+
 HealthStatus = Literal["ok", "waiting_for_gold", "stale"]
 
 

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -23,12 +24,13 @@ from pyspark.sql import functions as F
 
 from salesinsights.catalog import GOLD_CLV_MODEL_RUNS, GOLD_CLV_STAGED, GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.clv.progress import Progress
-from salesinsights.clv.snapshot import PUBLISHED, SUPERSEDED, publish
+from salesinsights.clv.run_status import PUBLISHED, SUPERSEDED
+from salesinsights.clv.snapshot import publish
 from salesinsights.generator import generate_lines
 from salesinsights.rules import Stage, violations
-from salesinsights.runs.clv.job import audit_run, publish_run, report_path
+from salesinsights.runs.clv.job import RunRequest, audit_run, publish_run, report_path, stage_run
 from salesinsights.schema import CSV_COLUMNS
-from salesinsights.settings import Settings
+from salesinsights.settings import ClvSettings, Settings
 from tests.support import REPO
 
 SEED, SCALE = 42, 0.02
@@ -59,15 +61,22 @@ def run_python(env: dict[str, str], *arguments: str, expect: int = 0) -> str:
     return result.stdout
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    data_dir = tmp_path_factory.mktemp("clv")
+def job_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a CLV job over the lake at `data_dir`: none of this machine's own settings, Spark
+    small enough for the tests, and `settings` (SALESINSIGHTS_… variables)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SALESINSIGHTS_", "SI_"))}
-    env |= {
+    return env | {
         "SALESINSIGHTS_DATA_DIR": str(data_dir),
         "SALESINSIGHTS_SPARK__MASTER": "local[2]",
         "SALESINSIGHTS_SPARK__SHUFFLE_PARTITIONS": "2",
+        **settings,
     }
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    data_dir = tmp_path_factory.mktemp("clv")
+    env = job_env(data_dir)
     run_python(
         env,
         "-m",
@@ -130,7 +139,7 @@ def test_historic_revenue_per_customer_equals_ground_truth(
     # but provisional, with its reasons, on every row.
     assert run["provisional"] is True and "no backtest" in run["model_choice"]
     reasons = json.loads(run["provisional_reasons"])
-    assert any("the calibration period is 27 day(s)" in reason for reason in reasons), reasons
+    assert any("the history the models are fitted on is 27 day(s)" in reason for reason in reasons), reasons
     assert snapshot.where(~F.col("provisional")).count() == 0
     assert report_path(lake.settings, AS_OF).is_file()
 
@@ -165,3 +174,24 @@ def test_rerun_of_the_date_replaces_its_snapshot(spark: SparkSession, lake: Lake
     earlier_snapshot = earlier.where(F.col("as_of_date") == F.lit(AS_OF))
     assert earlier_snapshot.count() == customers
     assert [row["run_id"] for row in earlier_snapshot.select("run_id").distinct().collect()] == [first_run]
+
+
+def test_a_one_week_calibration_is_provisional_with_its_reasons(
+    spark: SparkSession, lake: Lake, first_run: str
+) -> None:
+    # A week of the shop (the lake's minimum history lowered to let it run): staged provisional, saying why.
+    one_week = FIRST_DAY + timedelta(days=6)
+    clv = ClvSettings(min_history_days=7)
+    progress = Progress(io.StringIO())
+    stage_run(spark, lake.settings, RunRequest("one-week", one_week, clv), progress)
+    run = (
+        read(spark, lake, GOLD_CLV_MODEL_RUNS.path(lake.settings))
+        .where(F.col("run_id") == "one-week")
+        .first()
+    )
+    assert run is not None and run["provisional"] is True
+    reasons = json.loads(run["provisional_reasons"])
+    assert any("the history the models are fitted on is 7 day(s)" in reason for reason in reasons), reasons
+    assert any("no backtest" in reason for reason in reasons), reasons
+    staged = read(spark, lake, GOLD_CLV_STAGED.path(lake.settings)).where(F.col("run_id") == "one-week")
+    assert staged.count() > 0 and staged.where(~F.col("provisional")).count() == 0

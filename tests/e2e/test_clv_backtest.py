@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from datetime import UTC, date
 from pathlib import Path
 
@@ -23,13 +22,14 @@ from salesinsights.catalog import (
     SILVER_EVENTS,
 )
 from salesinsights.clv.progress import Progress
-from salesinsights.clv.snapshot import PUBLISHED, ensure_clv_tables
+from salesinsights.clv.run_status import PUBLISHED
+from salesinsights.clv.snapshot import ensure_clv_tables
 from salesinsights.runs.clv.job import RunRequest, audit_run, publish_run, stage_run
 from salesinsights.settings import ClvSettings, Settings
 from salesinsights.spark.tables import ensure_table, spark_schema
 from tests import cdnow
 from tests.cdnow import PUBLISHED_PARETO_NBD
-from tests.e2e.test_clv import run_python
+from tests.e2e.test_clv import job_env, run_python
 
 HOLDOUT_DAYS = (cdnow.HOLDOUT_END - cdnow.CALIBRATION_END).days
 
@@ -57,14 +57,7 @@ def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> tuple
     data_dir = tmp_path_factory.mktemp("clv-cdnow")
     settings = Settings(data_dir=data_dir)
     write_cdnow_silver(spark, settings)
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SALESINSIGHTS_", "SI_"))}
-    env |= {
-        "SALESINSIGHTS_DATA_DIR": str(data_dir),
-        "SALESINSIGHTS_SPARK__MASTER": "local[2]",
-        "SALESINSIGHTS_SPARK__SHUFFLE_PARTITIONS": "2",
-        "SALESINSIGHTS_CLV__HOLDOUT_DAYS": str(HOLDOUT_DAYS),
-    }
-    return settings, env
+    return settings, job_env(data_dir, SALESINSIGHTS_CLV__HOLDOUT_DAYS=str(HOLDOUT_DAYS))
 
 
 def table(spark: SparkSession, path: str) -> DataFrame:
@@ -92,7 +85,7 @@ def test_backtest_by_hand_then_the_nightly_run(
         assert row["customers"] == cdnow.CUSTOMERS
         assert row["actual_purchases"] == cdnow.HOLDOUT_PURCHASES
         assert row["actual_spend"] == pytest.approx(cohort["holdout_spend"].sum())
-        assert 0 < row["purchases_mae"] < row["purchases_rmse"], name
+        assert row["purchases_mae"] > 0 and row["spend_mae"] > 0, name
         expectation = json.loads(row["conditional_expectation"])
         assert sum(bin_["customers"] for bin_ in expectation) == cdnow.CUSTOMERS
         assert expectation[0]["actual"] == pytest.approx(
@@ -155,7 +148,7 @@ def test_a_short_history_is_provisional_with_its_reasons(
     assert run is not None and run["status"] == PUBLISHED and run["provisional"] is True
     reasons = json.loads(run["provisional_reasons"])
     assert any("no backtest" in reason for reason in reasons)
-    assert any("the calibration period is 28 day(s)" in reason for reason in reasons)
+    assert any("the history the models are fitted on is 28 day(s)" in reason for reason in reasons)
     assert run["purchase_model"] == "bgnbd" and "no backtest" in run["model_choice"]
     snapshot = table(spark, GOLD_CUSTOMER_LIFETIME_VALUE.path(settings)).where(
         F.col("as_of_date") == F.lit(short)

@@ -9,6 +9,7 @@ import pytest
 
 from salesinsights.clv.backtest import Backtest, backtest, choose_model
 from salesinsights.clv.bgnbd import BgNbdParams
+from salesinsights.clv.gamma_gamma import expected_average_value
 from salesinsights.clv.guards import boundary_reasons, calibration_reasons, holdout_reasons
 from salesinsights.clv.mle import FitDiagnostics
 from salesinsights.clv.pareto_nbd import ParetoNbdParams
@@ -38,17 +39,22 @@ def test_each_model_predicts_the_holdout_beside_what_happened(cohort: pd.DataFra
         assert model.customers == cdnow.CUSTOMERS
         assert model.actual_purchases == cdnow.HOLDOUT_PURCHASES
         # The sum of the conditional expectations (figure 4 of the paper): an under-prediction, 10-20 % low.
-        assert -0.20 < model.aggregate_purchases_error < -0.08, name
-        assert 0 < model.purchases_mae < model.purchases_rmse
+        error = model.aggregate_purchases_error
+        assert error is not None and -0.20 < error < -0.08, name
         assert model.actual_spend == pytest.approx(cohort["holdout_spend"].sum())
-        assert model.predicted_spend is not None and model.spend_mae is not None
-        assert model.spend_rmse is not None and model.spend_rmse > model.spend_mae > 0
+        assert model.predicted_spend is not None and model.predicted_spend > 0
+        assert model.spend_mae is not None and model.spend_rmse is not None
     # Recomputed by hand for BG/NBD.
     bgnbd = result.results["bgnbd"]
     predicted = bgnbd.fit.expected_purchases(39.0, cohort["frequency"], cohort["recency"], cohort["age"])
     errors = predicted - cohort["holdout_purchases"].to_numpy()
     assert bgnbd.predicted_purchases == pytest.approx(predicted.sum())
     assert bgnbd.purchases_mae == pytest.approx(abs(errors).mean())
+    assert bgnbd.purchases_rmse == pytest.approx((errors**2).mean() ** 0.5)
+    assert result.gamma_gamma is not None
+    value = expected_average_value(result.gamma_gamma.params, cohort["frequency"], cohort["monetary_value"])
+    spend_errors = predicted * value - cohort["holdout_spend"].to_numpy()
+    assert bgnbd.spend_mae == pytest.approx(abs(spend_errors).mean())
 
 
 def test_conditional_expectation_and_p_alive_tables(cohort: pd.DataFrame, result: Backtest) -> None:
@@ -77,8 +83,27 @@ def test_the_model_of_least_holdout_error_is_chosen_with_its_figures(result: Bac
     for name, error in errors.items():
         assert f"{name} {error:.4g}" in choice.reason
     by_total = choose_model(result, "aggregate_purchases_error")
-    totals = {name: abs(model.aggregate_purchases_error) for name, model in result.results.items()}
+    totals = {name: abs(model.aggregate_purchases_error or 0) for name, model in result.results.items()}
     assert by_total.model == min(totals, key=totals.__getitem__)
+
+
+def test_without_a_gamma_gamma_fit_spend_cannot_choose(cohort: pd.DataFrame, result: Backtest) -> None:
+    no_spend = {
+        name: type(model)(**{**vars(model), "spend_mae": None, "spend_rmse": None, "predicted_spend": None})
+        for name, model in result.results.items()
+    }
+    choice = choose_model(Backtest(result.holdout, no_spend, None), "spend_mae")
+    assert choice.model == choose_model(result, "purchases_mae").model
+    assert (
+        "least purchases_mae on the holdout (spend_mae cannot be computed on this holdout)" in choice.reason
+    )
+
+
+def test_a_holdout_without_purchases_is_no_check(cohort: pd.DataFrame) -> None:
+    quiet = cohort.assign(holdout_purchases=0, holdout_spend=0.0).drop(columns="user_id")
+    silent = backtest(quiet, [BGNBD], cdnow.HOLDOUT_WEEKS).results["bgnbd"]
+    assert silent.aggregate_purchases_error is None
+    assert "nothing to check the forecast against" in holdout_reasons(silent, ClvSettings())[0]
 
 
 def test_an_unconverged_fit_is_not_chosen(result: Backtest) -> None:
@@ -94,7 +119,7 @@ def test_an_unconverged_fit_is_not_chosen(result: Backtest) -> None:
 def test_guards_name_their_reasons(result: Backtest) -> None:
     clv = ClvSettings()
     assert calibration_reasons(152, clv) == []
-    assert "7 day(s)" in calibration_reasons(7, clv)[0]
+    assert "fitted on is 7 day(s), under 25% of the 12-month horizon" in calibration_reasons(7, clv)[0]
     assert holdout_reasons(result.results["bgnbd"], clv) == []
     strict = ClvSettings(max_holdout_error=0.05)
     assert "1,882 that happened" in holdout_reasons(result.results["bgnbd"], strict)[0]

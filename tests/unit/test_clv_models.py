@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import gammaln
 
 from salesinsights.clv.fit import calibration_table
 from salesinsights.clv.gamma_gamma import expected_average_value, fit_gamma_gamma
+from salesinsights.clv.pareto_nbd import ParetoNbdParams
 from salesinsights.clv.purchase_models import (
     BGNBD,
     MBGNBD,
@@ -216,12 +218,39 @@ def test_score_adds_the_predictions(summary: pd.DataFrame) -> None:
 
 
 def test_a_forecast_beyond_the_customers_own_rate_is_flagged() -> None:
-    # 52 weeks ahead: two occasions in one week of history support two more, not 34; ten in a year, ten.
+    # 52 weeks ahead: two occasions in one week of history support two more, not 34; ten in a year, ten;
+    # under one purchase nothing is flagged, however old the one-time buyer.
     flags = extrapolated(
-        expected=[34.0, 5.0, 12.0, 31.0, 2.5],
-        occasions=[2, 2, 10, 10, 1],
-        age=[1.0, 1.0, 52.0, 52.0, 0.0],
+        expected=[34.0, 5.0, 12.0, 31.0, 2.5, 0.35],
+        occasions=[2, 2, 10, 10, 1, 1],
+        age=[1.0, 1.0, 52.0, 52.0, 0.0, 1000.0],
         horizon=52.0,
         factor=3.0,
     )
-    assert flags.tolist() == [True, False, False, True, False]
+    assert flags.tolist() == [True, False, False, True, False, False]
+
+
+@pytest.mark.parametrize("beta", [11.67, 0.5, 0.005])
+def test_pareto_nbd_repeat_counts_equal_adaptive_quadrature(beta: float) -> None:
+    """lifetimes has no Pareto/NBD P(X(t) = x): the lifetime's integral against scipy's adaptive quad, also
+    where β is small beside t and the lifetime's density piles up at 0."""
+    from scipy.integrate import quad
+
+    params = ParetoNbdParams(r=0.5, alpha=10.0, s=0.6, beta=beta)
+    t = 500.0
+
+    def nbd(u: float, x: int) -> float:
+        return float(
+            np.exp(gammaln(params.r + x) - gammaln(params.r) - gammaln(x + 1))
+            * (params.alpha / (params.alpha + u)) ** params.r
+            * (u / (params.alpha + u)) ** x
+        )
+
+    def density(u: float) -> float:
+        return params.s * params.beta**params.s / (params.beta + u) ** (params.s + 1)
+
+    distribution = PARETO_NBD.repeat_count_distribution(params, np.array([t]), 5)
+    for x in range(5):
+        integral, _ = quad(lambda u, x=x: nbd(u, x) * density(u), 0, t, points=[beta, 10 * beta], limit=500)
+        expected = (beta / (beta + t)) ** params.s * nbd(t, x) + integral
+        assert distribution[0, x] == pytest.approx(expected, abs=1e-7), x

@@ -33,7 +33,7 @@ def report_data() -> ReportData:
         "purchase_converged": True,
         "purchase_iterations": 24,
         "model_choice": "least purchases_mae on the holdout: pareto_nbd 0.7545, bgnbd 0.7855",
-        "provisional_reasons": json.dumps(["the calibration period is 7 day(s) <short>"]),
+        "provisional_reasons": json.dumps(["the history the models are fitted on is 7 day(s) <short>"]),
         "extrapolated_customers": 3,
         "gg_p": 6.25,
         "gg_q": 3.74,
@@ -104,7 +104,7 @@ def test_report_holds_the_charts_tables_and_audit() -> None:
     # The comparison: both models' predictions beside the actual holdout purchases.
     assert "1,882.00" in html and "1,653.40" in html and "1,665.50" in html
     assert "Low-cost reactivation" in html  # the hibernating segment's suggestion
-    assert "P(alive)" in html and "What the figures mean" in html
+    assert "<dt>P(alive)</dt>" in html and "<dt>Backtest</dt>" in html
     assert "18,000.00" in html  # CLV of all customers
     assert "<td>42</td>" in html
     assert 'class="fail"' in html and "&lt;negative&gt;" in html  # the failed check, escaped

@@ -234,6 +234,39 @@ function renderInputQuality(data) {
   $("input-quality").textContent = parts.join(" · ");
 }
 
+// The nightly CLV snapshot changes once a night: asked once a minute, apart from the overview.
+const CLV_POLL_MS = 60_000;
+
+function renderClv(status) {
+  const run = status.latest;
+  const footer = $("clv");
+  if (!run) {
+    footer.textContent = "Customer lifetime value: no snapshot published yet.";
+    return;
+  }
+  const error = run.holdout_error === null ? "no backtest" : `holdout error ${(run.holdout_error * 100).toFixed(1)} %`;
+  const trust = run.provisional ? `PROVISIONAL: ${run.provisional_reasons.join("; ")}` : "not provisional";
+  footer.textContent = `Customer lifetime value as of ${run.as_of_date}: ${run.purchase_model}, ${error}, ${trust}`;
+  footer.classList.toggle("warning", run.provisional);
+  if (run.report_url) {
+    const link = document.createElement("a");
+    link.href = run.report_url;
+    link.textContent = "report";
+    footer.append(" · ", link);
+  }
+}
+
+async function pollClv() {
+  try {
+    const response = await fetch("/api/clv", { cache: "no-store", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    if (response.ok) renderClv(await response.json());
+  } catch (error) {
+    console.warn("CLV status update failed:", error);
+  } finally {
+    setTimeout(pollClv, CLV_POLL_MS);
+  }
+}
+
 function render(data) {
   renderHeader(data);
   renderInputQuality(data);
@@ -278,3 +311,4 @@ for (const button of document.querySelectorAll("[data-windows]")) {
 }
 setInterval(renderFreshness, 250);
 poll();
+pollClv();

@@ -25,9 +25,9 @@ from salesinsights.clv.purchase_models import PURCHASE_MODELS
 from salesinsights.clv.report import render_report
 from salesinsights.clv.report_data import collect_report_data
 from salesinsights.clv.rfm import with_rfm
+from salesinsights.clv.run_status import PUBLISHED
 from salesinsights.clv.scoring import score_customers
 from salesinsights.clv.snapshot import (
-    PUBLISHED,
     publish,
     record_audit,
     run_row,
@@ -161,15 +161,14 @@ def _backtest(occasions: DataFrame, as_of: date, clv: ClvSettings, progress: Pro
 def backtest_run(
     spark: SparkSession, settings: Settings, request: RunRequest, progress: Progress
 ) -> Evaluation:
-    """The backtest alone (`salesinsights clv backtest`): stored as the as-of date's in gold.clv_backtests,
-    replacing the nightly run's; nothing is staged or published."""
+    """The backtest alone (`salesinsights clv backtest`): stored under its run id in gold.clv_backtests;
+    nothing is staged or published (the next published run of the date removes it)."""
     silver = _silver(spark, settings)
     as_of = request.as_of or latest_event_date(silver)
     check_history(silver, as_of, request.clv.min_history_days)
     occasions = purchase_occasions(purchases_until(silver, as_of)).persist()
     evaluation = _backtest(occasions, as_of, request.clv, progress)
-    if evaluation.result is not None:
-        write_backtest(spark, settings, as_of, backtest_rows(evaluation, request.run_id, request.clv))
+    write_backtest(spark, settings, request.run_id, backtest_rows(evaluation, request.run_id, request.clv))
     occasions.unpersist()
     return evaluation
 
@@ -209,8 +208,7 @@ def stage_run(spark: SparkSession, settings: Settings, request: RunRequest, prog
         ).persist()
         totals["extrapolated_customers"] = snapshot.where("extrapolated").count()
         stage(spark, settings, snapshot, _run_record(request, as_of, totals, models, evaluation, reasons))
-        if evaluation.result is not None:
-            write_backtest(spark, settings, as_of, backtest_rows(evaluation, request.run_id, clv))
+        write_backtest(spark, settings, request.run_id, backtest_rows(evaluation, request.run_id, clv))
     snapshot.unpersist()
     summary.unpersist()
     occasions.unpersist()

@@ -1,0 +1,41 @@
+"""The newest published CLV snapshot for the dashboard: which model, how far to trust it (provisional or
+not, and why; the backtest's holdout error) and where its report is. gold.clv_model_runs is one small row per
+run, read with delta-rs when asked (the page asks once a minute): it changes nightly."""
+
+from __future__ import annotations
+
+import json
+
+from deltalake import DeltaTable
+
+from salesinsights.catalog import GOLD_CLV_MODEL_RUNS
+from salesinsights.clv.run_status import PUBLISHED
+from salesinsights.dashboard.address import CLV_REPORTS_ROUTE
+from salesinsights.dashboard.models import ClvStatus, PublishedClv
+from salesinsights.settings import Settings
+
+
+def clv_status(settings: Settings) -> ClvStatus:
+    path = GOLD_CLV_MODEL_RUNS.path(settings)
+    if not DeltaTable.is_deltatable(path):
+        return ClvStatus(latest=None)
+    published = DeltaTable(path).to_pyarrow_table(filters=[("status", "=", PUBLISHED)]).to_pylist()
+    if not published:
+        return ClvStatus(latest=None)
+    run = max(published, key=lambda row: (row["as_of_date"], row["published_at"]))
+    report = settings.data / "reports" / "clv" / f"clv_{run['as_of_date'].isoformat()}.html"
+    return ClvStatus(
+        latest=PublishedClv(
+            as_of_date=run["as_of_date"],
+            run_id=run["run_id"],
+            published_at=run["published_at"],
+            customers=run["customers"],
+            purchase_model=run["purchase_model"],
+            model_choice=run["model_choice"],
+            holdout_error=run["holdout_error"],
+            provisional=bool(run["provisional"]),
+            provisional_reasons=json.loads(run["provisional_reasons"] or "[]"),
+            extrapolated_customers=run["extrapolated_customers"],
+            report_url=f"{CLV_REPORTS_ROUTE}/{report.name}" if report.is_file() else None,
+        )
+    )
