@@ -65,8 +65,12 @@ def table(spark: SparkSession, path: str) -> DataFrame:
 
 
 def backtests(spark: SparkSession, settings: Settings) -> dict[str, dict]:
+    """The lake's backtest rows by model: those of one run, or the test fails."""
     rows = table(spark, GOLD_CLV_BACKTESTS.path(settings)).collect()
-    return {row["model"]: row.asDict() for row in rows}
+    assert len({row["run_id"] for row in rows}) == 1, [(row["run_id"], row["model"]) for row in rows]
+    by_model = {row["model"]: row.asDict() for row in rows}
+    assert len(by_model) == len(rows)
+    return by_model
 
 
 def test_backtest_by_hand_then_the_nightly_run(
@@ -119,9 +123,29 @@ def test_backtest_by_hand_then_the_nightly_run(
         F.col("as_of_date") == F.lit(cdnow.HOLDOUT_END)
     )
     assert snapshot.where("provisional").count() == 0
-    assert snapshot.count() == cdnow.transactions()["user_id"].nunique()
+    assert snapshot.count() == cdnow.CUSTOMERS  # one cohort: all first bought in the first 12 weeks
     report = Path(settings.data) / "reports" / "clv" / f"clv_{cdnow.HOLDOUT_END}.html"
     assert "How sure the model is" in report.read_text(encoding="utf-8")
+
+
+def test_a_rerun_of_the_date_leaves_one_snapshot_and_one_backtest(
+    spark: SparkSession, lake: tuple[Settings, dict[str, str]]
+) -> None:
+    settings, _ = lake
+    snapshot_path = GOLD_CUSTOMER_LIFETIME_VALUE.path(settings)
+    on_the_date = F.col("as_of_date") == F.lit(cdnow.HOLDOUT_END)
+    assert {row["run_id"] for row in table(spark, snapshot_path).where(on_the_date).collect()} == {"nightly"}
+    progress = Progress(io.StringIO())
+    request = RunRequest("rerun", cdnow.HOLDOUT_END, ClvSettings(holdout_days=HOLDOUT_DAYS))
+    stage_run(spark, settings, request, progress)
+    # Staged, not yet published: the published run's backtest stays beside the new one until publication.
+    assert len(table(spark, GOLD_CLV_BACKTESTS.path(settings)).collect()) == 6
+    assert all(result.passed for result in audit_run(spark, settings, "rerun", progress))
+    publish_run(spark, settings, "rerun", progress)
+    assert {row["run_id"] for row in backtests(spark, settings).values()} == {"rerun"}
+    snapshot = table(spark, snapshot_path).where(on_the_date)
+    assert snapshot.count() == cdnow.CUSTOMERS  # one cohort: all first bought in the first 12 weeks
+    assert {row["run_id"] for row in snapshot.select("run_id").distinct().collect()} == {"rerun"}
 
 
 def test_a_short_history_is_provisional_with_its_reasons(
