@@ -5,6 +5,7 @@ run, read with delta-rs when asked (the page asks once a minute): it changes nig
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from deltalake import DeltaTable
 
@@ -22,7 +23,11 @@ def clv_status(settings: Settings) -> ClvStatus:
     published = DeltaTable(path).to_pyarrow_table(filters=[("status", "=", PUBLISHED)]).to_pylist()
     if not published:
         return ClvStatus(latest=None)
-    run = max(published, key=lambda row: (row["as_of_date"], row["published_at"]))
+    # publish supersedes a date's earlier runs, so one published run per date; the time breaks a tie anyway.
+    run = max(
+        published,
+        key=lambda row: (row["as_of_date"], row["published_at"] or datetime.min.replace(tzinfo=UTC)),
+    )
     report = settings.data / "reports" / "clv" / f"clv_{run['as_of_date'].isoformat()}.html"
     return ClvStatus(
         latest=PublishedClv(

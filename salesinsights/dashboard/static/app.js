@@ -244,7 +244,9 @@ function renderClv(status) {
     footer.textContent = "Customer lifetime value: no snapshot published yet.";
     return;
   }
-  const error = run.holdout_error === null ? "no backtest" : `holdout error ${(run.holdout_error * 100).toFixed(1)} %`;
+  const error = run.holdout_error === null
+    ? "no backtest"
+    : `holdout error ${run.holdout_error > 0 ? "+" : ""}${(run.holdout_error * 100).toFixed(1)} %`;
   const trust = run.provisional ? `PROVISIONAL: ${run.provisional_reasons.join("; ")}` : "not provisional";
   footer.textContent = `Customer lifetime value as of ${run.as_of_date}: ${run.purchase_model}, ${error}, ${trust}`;
   footer.classList.toggle("warning", run.provisional);
