@@ -294,8 +294,8 @@ _SNAPSHOT_COLUMNS = _columns(
     (
         "extrapolated",
         "boolean",
-        "Expected purchases above clv_model_runs' extrapolation factor times the customer's own rate "
-        "(occasions over at least the horizon's length): a forecast the history does not support.",
+        "Expected purchases above one and above the extrapolation factor (settings) times the customer's "
+        "own rate (occasions over at least the horizon's length): a forecast the history does not support.",
     ),
     (
         "provisional",
@@ -364,8 +364,9 @@ GOLD_CLV_MODEL_RUNS = Table(
         (
             "provisional_reasons",
             "string",
-            "JSON [text]: why (a short calibration period, a fit at a parameter boundary, a large holdout "
-            "error); [] when not provisional.",
+            "JSON [text]: why (a history short for the horizon, no holdout to backtest on, a fit at a "
+            "parameter boundary, a large holdout error or no purchase in the holdout); [] when not "
+            "provisional.",
         ),
         ("extrapolated_customers", "long", "Customers whose forecast is flagged as extrapolated."),
         ("gg_p", "double", "Gamma-Gamma p."),

@@ -247,8 +247,8 @@ class ClvSettings(BaseModel):
     selection_metric: SelectionMetric = "purchases_mae"
     # The backtest fits on the history up to the as-of date less the holdout, and predicts the holdout.
     holdout_days: int = Field(default=56, ge=7)
-    # Guards: a snapshot is provisional (with its reasons) when the calibration period is shorter than this
-    # share of the horizon, when a fit lies at a parameter boundary, or when the chosen model's aggregate
+    # Guards: a snapshot is provisional (with its reasons) when the history it is fitted on is shorter than
+    # this share of the horizon, when a fit lies at a parameter boundary, or when the chosen model's aggregate
     # holdout error exceeds max_holdout_error (0.3: predicted purchases 30 % off the actual).
     min_calibration_share_of_horizon: float = Field(default=0.25, gt=0)
     max_holdout_error: float = Field(default=0.3, gt=0)

@@ -174,8 +174,8 @@ FALLBACK_METRIC: SelectionMetric = "purchases_mae"
 
 
 def choose_model(result: Backtest, metric: SelectionMetric) -> ModelChoice:
-    """The model of least holdout error by `metric` among those whose fit converged (all of them if none
-    did: the audit then rejects the run), with the figures behind the choice. Where `metric` cannot be
+    """The model of least holdout error by `metric` among those whose fit on the calibration period
+    converged (all of them if none did), with the figures behind the choice. Where `metric` cannot be
     computed for any model (spend without a Gamma-Gamma fit), purchases_mae decides, saying so."""
     candidates = {
         name: model for name, model in result.results.items() if model.fit.diagnostics.converged

@@ -63,7 +63,7 @@ class ReportData:
     histogram: pd.DataFrame  # bin (0..REPORT_HISTOGRAM_BINS, the last open-ended), count
     segments: pd.DataFrame  # rfm_segment, customers, historic_revenue, mean_p_alive, clv
     top: pd.DataFrame  # the customers of highest CLV
-    backtests: pd.DataFrame  # the as-of date's rows of gold.clv_backtests (empty: no backtest)
+    backtests: pd.DataFrame  # the run's rows of gold.clv_backtests (empty: no backtest)
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -100,6 +100,11 @@ def _calibration_chart(run: dict[str, Any]) -> str:
     )
 
 
+def _figure(value: float | None, spec: str, missing: str = "-") -> str:
+    """A figure of the run, or `missing` where a run of an earlier release did not record it."""
+    return missing if value is None else format(value, spec)
+
+
 def _parameters(run: dict[str, Any]) -> pd.DataFrame:
     # Runs of an earlier release (BG/NBD only, in columns of their own) have none of the purchase_* columns.
     purchase_params = json.loads(run.get("purchase_params") or "{}")
@@ -109,9 +114,9 @@ def _parameters(run: dict[str, Any]) -> pd.DataFrame:
                 _model_title(run),
                 ", ".join(purchase_params),
                 ", ".join(f"{value:.4g}" for value in purchase_params.values()),
-                f"{run['purchase_log_likelihood'] or float('nan'):,.1f}",
-                run["purchase_converged"],
-                run["purchase_iterations"],
+                _figure(run.get("purchase_log_likelihood"), ",.1f"),
+                run.get("purchase_converged"),
+                run.get("purchase_iterations"),
             ),
             (
                 "Gamma-Gamma",
@@ -127,6 +132,8 @@ def _parameters(run: dict[str, Any]) -> pd.DataFrame:
 
 
 def _trust(run: dict[str, Any]) -> str:
+    if run.get("provisional") is None:
+        return "<p>This run predates the backtest and its guards: how far to trust it was not checked.</p>"
     reasons = json.loads(run.get("provisional_reasons") or "[]")
     if not reasons:
         choice = escape(run.get("model_choice") or "")
@@ -161,7 +168,7 @@ def _comparison(backtests: pd.DataFrame) -> pd.DataFrame:
 
 def _backtest(data: ReportData) -> str:
     if data.backtests.empty:
-        return "<p>No backtest for this date: the history is too short to hold a holdout out.</p>"
+        return "<p>No backtest for this run: see why under model choice above (no holdout to test on).</p>"
     chosen = data.backtests[data.backtests["chosen"]].iloc[0]
     title = PURCHASE_MODEL_TITLES.get(chosen["model"], chosen["model"])
     expectation = json.loads(chosen["conditional_expectation"])
@@ -235,7 +242,10 @@ def render_report(data: ReportData) -> str:
             ),
             ("time unit", run["time_unit"]),
             ("purchase model", _model_title(run)),
-            ("customers flagged as extrapolated", f"{run.get('extrapolated_customers') or 0:,}"),
+            (
+                "customers flagged as extrapolated",
+                _figure(run.get("extrapolated_customers"), ",", missing="not checked"),
+            ),
             (
                 "spend-frequency correlation",
                 f"{run['spend_frequency_correlation']:.3f} (Gamma-Gamma assumes ~0)",

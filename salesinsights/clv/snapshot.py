@@ -7,8 +7,8 @@ re-run of a date leaves exactly one snapshot and the table's history keeps every
 can be repeated after a failure: each one only moves a run forward from the state it finds.
 
 A run's backtest goes to gold.clv_backtests under its run_id when the run is staged (a repeated attempt
-replaces its own rows); publishing the run removes every other run's backtest of its as-of date, so a
-published date has one backtest, the one behind its snapshot, as it has one snapshot.
+replaces its own rows); publishing the run removes the other backtests of its as-of date but those of runs
+still waiting to be published, so a published date has one backtest, its snapshot's, as it has one snapshot.
 
 The tables must exist: `ensure_clv_tables` once per process, before any step.
 """
@@ -121,11 +121,28 @@ def record_audit(spark: SparkSession, settings: Settings, run_id: str, passed: b
     )
 
 
+def _tidy_after_publication(spark: SparkSession, settings: Settings, run_id: str, as_of: date) -> None:
+    """What publication leaves behind, removed: the date's backtests of other runs that are not waiting to
+    be published (still staged or audited), and the run's rows in staging. Repeatable."""
+    runs = _table(spark, settings, GOLD_CLV_MODEL_RUNS).toDF()
+    waiting = [
+        row["run_id"]
+        for row in runs.where(
+            (F.col("as_of_date") == F.lit(as_of)) & F.col("status").isin(STAGED, AUDITED)
+        ).collect()
+    ]
+    _table(spark, settings, GOLD_CLV_BACKTESTS).delete(
+        (F.col("as_of_date") == F.lit(as_of)) & ~F.col("run_id").isin(run_id, *waiting)
+    )
+    _table(spark, settings, GOLD_CLV_STAGED).delete(F.col("run_id") == run_id)
+
+
 def publish(spark: SparkSession, settings: Settings, run_id: str) -> date:
-    """Publishes an audited run as its as-of date's snapshot; returns that date. A published run is left
-    as it is, so a retried publish changes nothing."""
+    """Publishes an audited run as its as-of date's snapshot; returns that date. A published run is only
+    tidied after again, so a publish retried after a failure at any point ends as one that never failed."""
     run = run_row(spark, settings, run_id)
     if run["status"] == PUBLISHED:
+        _tidy_after_publication(spark, settings, run_id, run["as_of_date"])
         return run["as_of_date"]
     if run["status"] != AUDITED:
         raise PermissionError(f"run {run_id} is {run['status']}, not {AUDITED}: it cannot be published")
@@ -143,10 +160,5 @@ def publish(spark: SparkSession, settings: Settings, run_id: str) -> date:
         {"status": F.lit(SUPERSEDED)},
     )
     runs.update(F.col("run_id") == run_id, {"status": F.lit(PUBLISHED), "published_at": F.lit(_now())})
-    # One backtest per published date: the published run's.
-    _table(spark, settings, GOLD_CLV_BACKTESTS).delete(
-        (F.col("as_of_date") == F.lit(as_of)) & (F.col("run_id") != run_id)
-    )
-    # The snapshot now lives in gold; staging keeps only runs that were not (yet) published.
-    _table(spark, settings, GOLD_CLV_STAGED).delete(F.col("run_id") == run_id)
+    _tidy_after_publication(spark, settings, run_id, as_of)
     return as_of

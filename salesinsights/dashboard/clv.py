@@ -35,12 +35,13 @@ def clv_status(settings: Settings) -> ClvStatus:
             run_id=run["run_id"],
             published_at=run["published_at"],
             customers=run["customers"],
-            purchase_model=run["purchase_model"],
-            model_choice=run["model_choice"],
-            holdout_error=run["holdout_error"],
-            provisional=bool(run["provisional"]),
-            provisional_reasons=json.loads(run["provisional_reasons"] or "[]"),
-            extrapolated_customers=run["extrapolated_customers"],
+            # A run of a release before the backtest lacks these columns, or has them null: unknown.
+            purchase_model=run.get("purchase_model"),
+            model_choice=run.get("model_choice"),
+            holdout_error=run.get("holdout_error"),
+            provisional=run.get("provisional"),
+            provisional_reasons=json.loads(run.get("provisional_reasons") or "[]"),
+            extrapolated_customers=run.get("extrapolated_customers"),
             report_url=f"{CLV_REPORTS_ROUTE}/{report.name}" if report.is_file() else None,
         )
     )

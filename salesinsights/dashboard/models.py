@@ -190,9 +190,10 @@ class PublishedClv(BaseModel):
     purchase_model: str | None = Field(description="bgnbd, mbgnbd or pareto_nbd: the backtest's winner.")
     model_choice: str | None = Field(description="Why: the holdout errors behind the choice, or why none.")
     holdout_error: float | None = Field(
-        description="(predicted - actual) / actual holdout purchases of the model; null without a backtest."
+        description="(predicted - actual) / actual holdout purchases of the model; null without a backtest "
+        "or without holdout purchases to compare with."
     )
-    provisional: bool
+    provisional: bool | None = Field(description="Null for a run from before the guards existed.")
     provisional_reasons: list[str]
     extrapolated_customers: int | None
     report_url: str | None = Field(description="The run's HTML report, once written.")

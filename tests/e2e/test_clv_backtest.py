@@ -128,7 +128,7 @@ def test_backtest_by_hand_then_the_nightly_run(
     assert "How sure the model is" in report.read_text(encoding="utf-8")
 
 
-def test_a_rerun_of_the_date_leaves_one_snapshot_and_one_backtest(
+def test_reruns_of_the_date_leave_one_snapshot_and_one_backtest(
     spark: SparkSession, lake: tuple[Settings, dict[str, str]]
 ) -> None:
     settings, _ = lake
@@ -136,16 +136,23 @@ def test_a_rerun_of_the_date_leaves_one_snapshot_and_one_backtest(
     on_the_date = F.col("as_of_date") == F.lit(cdnow.HOLDOUT_END)
     assert {row["run_id"] for row in table(spark, snapshot_path).where(on_the_date).collect()} == {"nightly"}
     progress = Progress(io.StringIO())
-    request = RunRequest("rerun", cdnow.HOLDOUT_END, ClvSettings(holdout_days=HOLDOUT_DAYS))
-    stage_run(spark, settings, request, progress)
-    # Staged, not yet published: the published run's backtest stays beside the new one until publication.
-    assert len(table(spark, GOLD_CLV_BACKTESTS.path(settings)).collect()) == 6
+    clv = ClvSettings(holdout_days=HOLDOUT_DAYS)
+    for run_id in ("rerun", "waiting"):
+        stage_run(spark, settings, RunRequest(run_id, cdnow.HOLDOUT_END, clv), progress)
+    # Staged, not yet published: the published run's backtest stays beside the new ones until publication.
+    backtest_path = GOLD_CLV_BACKTESTS.path(settings)
+    assert len(table(spark, backtest_path).collect()) == 9
     assert all(result.passed for result in audit_run(spark, settings, "rerun", progress))
     publish_run(spark, settings, "rerun", progress)
-    assert {row["run_id"] for row in backtests(spark, settings).values()} == {"rerun"}
+    # The superseded run's backtest is gone; the one still waiting to be published keeps its own.
+    assert {row["run_id"] for row in table(spark, backtest_path).collect()} == {"rerun", "waiting"}
+    publish_run(spark, settings, "rerun", progress)  # a retried publish changes nothing
+    assert all(result.passed for result in audit_run(spark, settings, "waiting", progress))
+    publish_run(spark, settings, "waiting", progress)
+    assert {row["run_id"] for row in backtests(spark, settings).values()} == {"waiting"}
     snapshot = table(spark, snapshot_path).where(on_the_date)
     assert snapshot.count() == cdnow.CUSTOMERS  # one cohort: all first bought in the first 12 weeks
-    assert {row["run_id"] for row in snapshot.select("run_id").distinct().collect()} == {"rerun"}
+    assert {row["run_id"] for row in snapshot.select("run_id").distinct().collect()} == {"waiting"}
 
 
 def test_a_short_history_is_provisional_with_its_reasons(

@@ -33,6 +33,7 @@ def report_data() -> ReportData:
         "purchase_converged": True,
         "purchase_iterations": 24,
         "model_choice": "least purchases_mae on the holdout: pareto_nbd 0.7545, bgnbd 0.7855",
+        "provisional": True,
         "provisional_reasons": json.dumps(["the history the models are fitted on is 7 day(s) <short>"]),
         "extrapolated_customers": 3,
         "gg_p": 6.25,
@@ -122,3 +123,17 @@ def test_bar_chart_draws_one_bar_per_category_and_series() -> None:
 )
 def test_axis_ceiling_is_round(value: float, ceiling: float) -> None:
     assert _nice_ceiling(value) == pytest.approx(ceiling)
+
+
+def test_a_run_from_before_the_backtest_renders_as_not_checked() -> None:
+    data = report_data()
+    old_run = {key: value for key, value in data.run.items() if not key.startswith("purchase_")}
+    for key in ("model_choice", "provisional", "provisional_reasons", "extrapolated_customers"):
+        old_run.pop(key)
+    old_run |= {"bgnbd_r": 0.24, "bgnbd_alpha": 4.4, "bgnbd_a": 0.79, "bgnbd_b": 2.4}
+    html = render_report(
+        ReportData(old_run, data.bin_width, data.histogram, data.segments, data.top, data.backtests.iloc[0:0])
+    )
+    assert "predates the backtest and its guards" in html
+    assert "<td>not checked</td>" in html  # customers flagged as extrapolated
+    assert "No backtest for this run" in html

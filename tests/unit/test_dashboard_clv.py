@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from salesinsights.catalog import GOLD_CLV_MODEL_RUNS
 from salesinsights.clv.run_status import PUBLISHED, STAGED, SUPERSEDED
 from salesinsights.dashboard.app import create_app
-from salesinsights.lake import arrow_schema
+from salesinsights.lake import arrow_schema, arrow_type
 from salesinsights.settings import Settings
 
 
@@ -97,3 +97,16 @@ def test_the_newest_published_run_with_its_trust_and_report(tmp_path: Path) -> N
         assert page.status_code == 200 and "as of 2020-02-28" in page.text
         assert "/api/clv" in client.get("/openapi.json").json()["paths"]
         assert 'id="clv"' in client.get("/").text
+
+
+def test_a_run_from_before_the_backtest_is_unknown_not_trusted(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    # gold.clv_model_runs as an earlier release wrote it: none of the backtest's columns.
+    kept = ("run_id", "as_of_date", "status", "published_at", "customers")
+    old_columns = [column for column in GOLD_CLV_MODEL_RUNS.columns if column.name in kept]
+    schema = pa.schema([pa.field(column.name, arrow_type(column.type)) for column in old_columns])
+    row = {key: value for key, value in run("old", date(2020, 2, 29), PUBLISHED).items() if key in kept}
+    write_deltalake(GOLD_CLV_MODEL_RUNS.path(settings), pa.Table.from_pylist([row], schema))
+    with client_over(settings) as client:
+        latest = client.get("/api/clv").json()["latest"]
+    assert latest["run_id"] == "old" and latest["provisional"] is None and latest["purchase_model"] is None

@@ -245,10 +245,13 @@ function renderClv(status) {
     return;
   }
   const error = run.holdout_error === null
-    ? "no backtest"
+    ? "no holdout error"
     : `holdout error ${run.holdout_error > 0 ? "+" : ""}${(run.holdout_error * 100).toFixed(1)} %`;
-  const trust = run.provisional ? `PROVISIONAL: ${run.provisional_reasons.join("; ")}` : "not provisional";
-  footer.textContent = `Customer lifetime value as of ${run.as_of_date}: ${run.purchase_model}, ${error}, ${trust}`;
+  const trust = run.provisional === null
+    ? "not checked (a run from before the backtest)"
+    : run.provisional ? `PROVISIONAL: ${run.provisional_reasons.join("; ")}` : "not provisional";
+  const model = run.purchase_model ?? "model unrecorded";
+  footer.textContent = `Customer lifetime value as of ${run.as_of_date}: ${model}, ${error}, ${trust}`;
   footer.classList.toggle("warning", run.provisional);
   if (run.report_url) {
     const link = document.createElement("a");

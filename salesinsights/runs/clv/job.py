@@ -52,8 +52,11 @@ def new_run_id(prefix: str = "clv") -> str:
     return f"{prefix}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid4().hex[:6]}"
 
 
-def report_path(settings: Settings, as_of: date) -> Path:
-    return settings.data / "reports" / "clv" / f"clv_{as_of.isoformat()}.html"
+def report_path(settings: Settings, as_of: date, run_id: str | None = None) -> Path:
+    """The published snapshot's report is clv_<as-of>.html (what the dashboard links); a run that is not
+    published gets one of its own beside it, so it cannot pass for the date's."""
+    suffix = f"_{run_id}" if run_id else ""
+    return settings.data / "reports" / "clv" / f"clv_{as_of.isoformat()}{suffix}.html"
 
 
 class TooLittleHistoryError(LookupError):
@@ -247,7 +250,8 @@ def report_run(
 ) -> Path:
     with progress.step(f"writing the report of run {run_id}"):
         data = collect_report_data(spark, settings, run_id, clv.top_customers)
-        path = report_path(settings, data.run["as_of_date"])
+        published = data.run["status"] == PUBLISHED
+        path = report_path(settings, data.run["as_of_date"], None if published else run_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render_report(data), encoding="utf-8")
     progress.note(f"report: {path}")
