@@ -352,6 +352,11 @@ class Settings(BaseSettings):
         return self.data / "dq"
 
     @property
+    def clv_reports_dir(self) -> Path:
+        """The CLV runs' HTML reports; the dashboard serves them at /reports/clv/."""
+        return self.data / "reports" / "clv"
+
+    @property
     def data_docs_dir(self) -> Path:
         """The Data Docs site that the data-quality runs render; the dashboard serves it at /data-docs/."""
         return self.dq_dir / "data_docs"

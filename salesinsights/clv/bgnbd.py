@@ -67,14 +67,20 @@ def probability_alive(params: BgNbdParams, x: Vector, t_x: Vector, age: Vector) 
     return np.asarray(expit(-_log_dropout_odds(params, x, t_x, age)), dtype=np.float64)
 
 
-def expected_purchases(params: BgNbdParams, horizon: float, x: Vector, t_x: Vector, age: Vector) -> Vector:
-    """E[purchases in (T, T + horizon] | x, t_x, T], horizon in the same time unit as T."""
-    if horizon <= 0:
-        return np.zeros_like(x)
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+def expected_purchases_if_alive(
+    r: float, alpha: float, a: float, b: float, horizon: float, x: Vector, age: Vector
+) -> Vector:
+    """E[purchases in (T, T + horizon] | alive at T, x, T]: the bracket of equation (10). MBG/NBD's is the
+    same with b + 1 (Batislam et al. 2007, equation 9)."""
     ratio = (alpha + age) / (alpha + age + horizon)
     hypergeometric = hyp2f1(r + x, b + x, a + b + x - 1, horizon / (alpha + age + horizon))
-    if_alive = (a + b + x - 1) / (a - 1) * (1 - ratio ** (r + x) * hypergeometric)
+    return np.asarray((a + b + x - 1) / (a - 1) * (1 - ratio ** (r + x) * hypergeometric), dtype=np.float64)
+
+
+def expected_purchases(params: BgNbdParams, horizon: float, x: Vector, t_x: Vector, age: Vector) -> Vector:
+    """E[purchases in (T, T + horizon] | x, t_x, T], horizon (> 0) in the same time unit as T."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    if_alive = expected_purchases_if_alive(r, alpha, a, b, horizon, x, age)
     return np.asarray(if_alive * probability_alive(params, x, t_x, age), dtype=np.float64)
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, expit, gammaln
 
+from salesinsights.clv.bgnbd import expected_purchases_if_alive
 from salesinsights.clv.counts import below, nbd_probabilities, with_tail
 from salesinsights.clv.mle import Vector
 
@@ -56,13 +57,10 @@ def probability_alive(params: MbgNbdParams, x: Vector, t_x: Vector, age: Vector)
 
 
 def expected_purchases(params: MbgNbdParams, horizon: float, x: Vector, t_x: Vector, age: Vector) -> Vector:
-    """E[purchases in (T, T + horizon] | x, t_x, T] (Batislam et al. 2007, equation 9)."""
-    if horizon <= 0:
-        return np.zeros_like(x)
+    """E[purchases in (T, T + horizon] | x, t_x, T] (Batislam et al. 2007, equation 9), horizon > 0: BG/NBD's
+    expectation while alive with b + 1, times this model's P(alive)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    ratio = (alpha + age) / (alpha + age + horizon)
-    hypergeometric = hyp2f1(r + x, b + x + 1, a + b + x, horizon / (alpha + age + horizon))
-    if_alive = (a + b + x) / (a - 1) * (1 - ratio ** (r + x) * hypergeometric)
+    if_alive = expected_purchases_if_alive(r, alpha, a, b + 1, horizon, x, age)
     return np.asarray(if_alive * probability_alive(params, x, t_x, age), dtype=np.float64)
 
 

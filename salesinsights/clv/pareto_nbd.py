@@ -87,9 +87,7 @@ def expected_purchases(
     params: ParetoNbdParams, horizon: float, x: Vector, t_x: Vector, age: Vector
 ) -> Vector:
     """E[purchases in (T, T + horizon] | x, t_x, T] = (r+x)(β+T)/((α+T)(s-1)) · [1 - ((β+T)/(β+T+t))^(s-1)]
-    · P(alive); the bracket over (s-1) tends to ln((β+T+t)/(β+T)) as s → 1."""
-    if horizon <= 0:
-        return np.zeros_like(x)
+    · P(alive), horizon t > 0; the bracket over (s-1) tends to ln((β+T+t)/(β+T)) as s → 1."""
     r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
     log_ratio = np.log(beta + age + horizon) - np.log(beta + age)
     shrink = log_ratio if abs(s - 1) < 1e-9 else -np.expm1(-(s - 1) * log_ratio) / (s - 1)

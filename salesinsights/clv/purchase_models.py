@@ -89,8 +89,11 @@ class PurchaseFit:
         return self.model.probability_alive(self.params, *vectors(x, t_x, age))
 
     def expected_purchases(self, horizon: float, x: ArrayLike, t_x: ArrayLike, age: ArrayLike) -> Vector:
-        """E[purchases in (T, T + horizon] | x, t_x, T], horizon in the time unit of T."""
-        return self.model.expected_purchases(self.params, horizon, *vectors(x, t_x, age))
+        """E[purchases in (T, T + horizon] | x, t_x, T], horizon in the time unit of T (none ahead: 0)."""
+        x_, t_x_, age_ = vectors(x, t_x, age)
+        if horizon <= 0:
+            return np.zeros_like(x_)
+        return self.model.expected_purchases(self.params, horizon, x_, t_x_, age_)
 
     def repeat_count_distribution(self, t: ArrayLike, max_count: int) -> Vector:
         """P(X(t) = 0..max_count-1) and P(X(t) >= max_count), one row per t."""

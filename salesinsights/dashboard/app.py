@@ -97,9 +97,8 @@ def create_app(
     # Rendered by the nightly data-quality runs; until the first one, the empty folder answers 404.
     settings.data_docs_dir.mkdir(parents=True, exist_ok=True)
     app.mount(DATA_DOCS_ROUTE, StaticFiles(directory=settings.data_docs_dir, html=True), name="data-docs")
-    reports = settings.data / "reports" / "clv"
-    reports.mkdir(parents=True, exist_ok=True)
-    app.mount(CLV_REPORTS_ROUTE, StaticFiles(directory=reports), name="clv-reports")
+    settings.clv_reports_dir.mkdir(parents=True, exist_ok=True)
+    app.mount(CLV_REPORTS_ROUTE, StaticFiles(directory=settings.clv_reports_dir), name="clv-reports")
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from deltalake import DeltaTable
 
 from salesinsights.catalog import GOLD_CLV_MODEL_RUNS
-from salesinsights.clv.run_status import PUBLISHED
+from salesinsights.clv.run_status import PUBLISHED, report_path
 from salesinsights.dashboard.address import CLV_REPORTS_ROUTE
 from salesinsights.dashboard.models import ClvStatus, PublishedClv
 from salesinsights.settings import Settings
@@ -28,7 +28,7 @@ def clv_status(settings: Settings) -> ClvStatus:
         published,
         key=lambda row: (row["as_of_date"], row["published_at"] or datetime.min.replace(tzinfo=UTC)),
     )
-    report = settings.data / "reports" / "clv" / f"clv_{run['as_of_date'].isoformat()}.html"
+    report = report_path(settings, run["as_of_date"])
     return ClvStatus(
         latest=PublishedClv(
             as_of_date=run["as_of_date"],

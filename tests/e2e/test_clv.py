@@ -24,11 +24,11 @@ from pyspark.sql import functions as F
 
 from salesinsights.catalog import GOLD_CLV_MODEL_RUNS, GOLD_CLV_STAGED, GOLD_CUSTOMER_LIFETIME_VALUE
 from salesinsights.clv.progress import Progress
-from salesinsights.clv.run_status import PUBLISHED, SUPERSEDED
+from salesinsights.clv.run_status import PUBLISHED, SUPERSEDED, report_path
 from salesinsights.clv.snapshot import publish
 from salesinsights.generator import generate_lines
 from salesinsights.rules import Stage, violations
-from salesinsights.runs.clv.job import RunRequest, audit_run, publish_run, report_path, stage_run
+from salesinsights.runs.clv.job import RunRequest, audit_run, publish_run, stage_run
 from salesinsights.schema import CSV_COLUMNS
 from salesinsights.settings import ClvSettings, Settings
 from tests.support import REPO

@@ -25,7 +25,7 @@ from salesinsights.clv.purchase_models import PURCHASE_MODELS
 from salesinsights.clv.report import render_report
 from salesinsights.clv.report_data import collect_report_data
 from salesinsights.clv.rfm import with_rfm
-from salesinsights.clv.run_status import PUBLISHED
+from salesinsights.clv.run_status import PUBLISHED, report_path
 from salesinsights.clv.scoring import score_customers
 from salesinsights.clv.snapshot import (
     publish,
@@ -50,13 +50,6 @@ class RunRequest:
 
 def new_run_id(prefix: str = "clv") -> str:
     return f"{prefix}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid4().hex[:6]}"
-
-
-def report_path(settings: Settings, as_of: date, run_id: str | None = None) -> Path:
-    """The published snapshot's report is clv_<as-of>.html (what the dashboard links); a run that is not
-    published gets one of its own beside it, so it cannot pass for the date's."""
-    suffix = f"_{run_id}" if run_id else ""
-    return settings.data / "reports" / "clv" / f"clv_{as_of.isoformat()}{suffix}.html"
 
 
 class TooLittleHistoryError(LookupError):
