@@ -4,7 +4,7 @@
 Everything else derives from it: the Spark schemas and table creation (`spark.tables`), the delta-rs
 readers and Arrow schemas (`lake`), the Great Expectations schema suites, and the dashboard. It needs
 neither Spark nor delta-rs to be read. Types are Delta's names: string, long, integer, double, boolean,
-date, timestamp, binary, decimal(p,s), array<…>, map<…,…>.
+date, timestamp, binary, decimal(p,s), array<…>, map<…,…>, struct<name:type,…>.
 """
 
 from __future__ import annotations
@@ -51,18 +51,30 @@ EngineType = TypeVar("EngineType")
 _DECIMAL = re.compile(r"decimal\((\d+),(\d+)\)")
 
 
+def _split_top_level(text: str) -> list[str]:
+    """`a,b<c,d>,decimal(p,s)` as ['a', 'b<c,d>', 'decimal(p,s)']: the commas outside any brackets."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += {"<": 1, "(": 1, ">": -1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    return [*parts, text[start:]]
+
+
 def engine_type(
     delta_type: str,
     primitives: Mapping[str, EngineType],
     decimal: Callable[[int, int], EngineType],
     array: Callable[[EngineType], EngineType],
     map_: Callable[[EngineType, EngineType], EngineType],
+    struct: Callable[[list[tuple[str, EngineType]]], EngineType],
 ) -> EngineType:
     """A catalogue type name as one engine's type (Spark's, Arrow's), made with that engine's constructors."""
     text = delta_type.replace(" ", "")
 
     def convert(inner: str) -> EngineType:
-        return engine_type(inner, primitives, decimal, array, map_)
+        return engine_type(inner, primitives, decimal, array, map_, struct)
 
     if text in primitives:
         return primitives[text]
@@ -71,8 +83,11 @@ def engine_type(
     if text.startswith("array<") and text.endswith(">"):
         return array(convert(text[len("array<") : -1]))
     if text.startswith("map<") and text.endswith(">"):
-        key, value = text[len("map<") : -1].split(",", 1)
+        key, value = _split_top_level(text[len("map<") : -1])
         return map_(convert(key), convert(value))
+    if text.startswith("struct<") and text.endswith(">"):
+        fields = [part.split(":", 1) for part in _split_top_level(text[len("struct<") : -1])]
+        return struct([(name, convert(inner)) for name, inner in fields])
     raise ValueError(f"not a catalogue type: {delta_type}")
 
 
@@ -441,6 +456,146 @@ GOLD_CLV_BACKTESTS = Table(
     keys=("run_id", "model"),
 )
 
+_PRICE = EVENT_FIELD_TYPES[_Kind.DECIMAL]
+CART_LINE = f"struct<product_id:long,brand:string,units:integer,price:{_PRICE},value:{MONEY}>"
+
+GOLD_CART_ABANDONMENT = Table(
+    "gold",
+    "cart_abandonment",
+    _columns(
+        ("record_id", "string", "A hash of the session, its start, the abandonment and the product bought."),
+        ("kind", "string", "abandoned (the session went idle with a unit in its cart) or recovered."),
+        ("user_session", "string", "The session."),
+        ("user_id", "long", "Its user."),
+        ("episode", "integer", "Which abandonment of the session (1 = its first) the record belongs to."),
+        (
+            "lines",
+            f"array<{CART_LINE}>",
+            "abandoned: the cart's lines (product, brand, units, price of its latest cart event, value); "
+            "recovered: the abandoned line bought.",
+        ),
+        ("units", "integer", "Units in the lines."),
+        ("value", MONEY, "Value of the lines (units times price)."),
+        ("first_cart_time", "timestamp", "The session's first cart event (since its state began)."),
+        ("last_event_time", "timestamp", "Its last event before the record."),
+        (
+            "event_time",
+            "timestamp",
+            "When it happened: abandoned, the last event plus the idle gap; recovered, the purchase.",
+        ),
+        ("event_date", "date", "The date of event_time (the partition)."),
+        ("recorded_at", "timestamp", "When the streaming query wrote it."),
+    ),
+    "One row per abandoned cart (a session idle for the configured gap with a unit in its cart) and per "
+    "recovery (a product of an abandoned cart bought after the session came back), under the README's "
+    "abandoned-cart rules.",
+    partition_by=("event_date",),
+    keys=("record_id",),
+    measures=("units", "value"),
+)
+
+GOLD_CART_SESSIONS = Table(
+    "gold",
+    "cart_sessions",
+    _columns(
+        ("record_id", "string", "A hash of the session and its first cart event."),
+        ("user_session", "string", "The session."),
+        ("user_id", "long", "Its user."),
+        ("first_cart_time", "timestamp", "Its first cart event (since its state began)."),
+        ("event_date", "date", "The date of first_cart_time (the partition)."),
+        ("recorded_at", "timestamp", "When the streaming query wrote it."),
+    ),
+    "One row per session with a cart event (per start of its state: a session back after its state has "
+    "gone starts again): the abandonment rate's denominator.",
+    partition_by=("event_date",),
+    keys=("record_id",),
+)
+
+# What the abandonment aggregates count, per hour or day: carting sessions by their first cart event,
+# abandonments and recoveries by when they happened.
+_CART_MEASURES = (
+    *_columns(
+        ("carting_sessions", "long", "Sessions whose first cart event falls in the period."),
+        ("abandoned_sessions", "long", "Sessions abandoned in the period."),
+        (
+            "abandonment_rate",
+            "double",
+            "abandoned_sessions / carting_sessions (null without a carting session).",
+        ),
+        ("abandoned_units", "long", "Units in the carts abandoned."),
+        ("value_at_stake", MONEY, "Value of the carts abandoned."),
+        ("recovered_sessions", "long", "Sessions that bought back a product of their abandoned cart."),
+        ("recovered_units", "long", "Units of abandoned lines bought back."),
+        ("recovered_value", MONEY, "Value of the abandoned lines bought back (as abandoned)."),
+    ),
+    *_GOLD_BOOKKEEPING,
+)
+CART_MEASURE_NAMES = (
+    "carting_sessions",
+    "abandoned_sessions",
+    "abandoned_units",
+    "value_at_stake",
+    "recovered_sessions",
+    "recovered_units",
+    "recovered_value",
+)
+
+GOLD_CART_ABANDONMENT_DAILY = Table(
+    "gold",
+    "cart_abandonment_daily",
+    (Column("event_date", "date", "The day, UTC (the partition).", nullable=False), *_CART_MEASURES),
+    "Per day: sessions with a cart event, abandoned and recovered sessions, the abandonment rate, the value "
+    "at stake and the value recovered.",
+    partition_by=("event_date",),
+    keys=("event_date",),
+    measures=CART_MEASURE_NAMES,
+)
+
+GOLD_CART_ABANDONMENT_HOURLY = Table(
+    "gold",
+    "cart_abandonment_hourly",
+    (
+        Column("hour_start", "timestamp", "The hour, UTC.", nullable=False),
+        Column("event_date", "date", "The date of hour_start (the partition).", nullable=False),
+        *_CART_MEASURES,
+    ),
+    "Per hour: the figures of gold.cart_abandonment_daily.",
+    partition_by=("event_date",),
+    keys=("hour_start",),
+    measures=CART_MEASURE_NAMES,
+)
+
+GOLD_CART_ABANDONED_PRODUCTS = Table(
+    "gold",
+    "cart_abandoned_products",
+    (
+        *_columns(
+            ("event_date", "date", "The day, UTC (the partition)."),
+            ("product_id", "long", "The product."),
+            ("brand", "string", "Its brand (of its latest cart event)."),
+            ("abandonments", "long", "Abandoned carts that held it."),
+            ("abandoned_units", "long", "Its units in them."),
+            ("abandoned_value", MONEY, "Their value."),
+            ("recoveries", "long", "Abandoned lines of it bought back."),
+            ("recovered_units", "long", "Their units."),
+            ("recovered_value", MONEY, "Their value (as abandoned)."),
+        ),
+        *_GOLD_BOOKKEEPING,
+    ),
+    "Per day and product: how often it was left in an abandoned cart (units, value) and bought back; the "
+    "top abandoned products and, summed by brand, brands.",
+    partition_by=("event_date",),
+    keys=("event_date", "product_id"),
+    measures=(
+        "abandonments",
+        "abandoned_units",
+        "abandoned_value",
+        "recoveries",
+        "recovered_units",
+        "recovered_value",
+    ),
+)
+
 AUDIT_DQ_RESULTS = Table(
     "audit",
     "dq_results",
@@ -477,4 +632,11 @@ CLV_TABLES: tuple[Table, ...] = (
     GOLD_CLV_MODEL_RUNS,
     GOLD_CLV_BACKTESTS,
 )
-TABLES: tuple[Table, ...] = (*MEDALLION_TABLES, *CLV_TABLES, AUDIT_DQ_RESULTS)
+CART_TABLES: tuple[Table, ...] = (
+    GOLD_CART_ABANDONMENT,
+    GOLD_CART_SESSIONS,
+    GOLD_CART_ABANDONMENT_DAILY,
+    GOLD_CART_ABANDONMENT_HOURLY,
+    GOLD_CART_ABANDONED_PRODUCTS,
+)
+TABLES: tuple[Table, ...] = (*MEDALLION_TABLES, *CLV_TABLES, *CART_TABLES, AUDIT_DQ_RESULTS)

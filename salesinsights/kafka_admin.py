@@ -24,6 +24,7 @@ def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
         TopicSpec(kafka.raw_topic, kafka.partitions, keep_forever),
         TopicSpec(kafka.dead_letter_topic, kafka.partitions, keep_forever),
         TopicSpec(kafka.gold_sales_topic, kafka.partitions, {}),
+        TopicSpec(kafka.cart_abandoned_topic, kafka.partitions, {}),
         # The producer's record of finished files: one partition, compacted, read whole at start-up.
         TopicSpec(kafka.files_done_topic, 1, {"cleanup.policy": "compact", "retention.ms": "-1"}),
     ]

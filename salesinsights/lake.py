@@ -29,7 +29,7 @@ _PRIMITIVES: dict[str, pa.DataType] = {
 
 def arrow_type(delta_type: str) -> pa.DataType:
     """The Arrow type of a catalogue type name, as delta-rs reads and writes it."""
-    return engine_type(delta_type, _PRIMITIVES, pa.decimal128, pa.list_, pa.map_)
+    return engine_type(delta_type, _PRIMITIVES, pa.decimal128, pa.list_, pa.map_, pa.struct)
 
 
 def arrow_schema(table: Table) -> pa.Schema:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "SALESINSIGHTS_"
@@ -38,6 +38,8 @@ class KafkaSettings(BaseModel):
     raw_topic: str = "events.raw"
     dead_letter_topic: str = "events.dead_letter"
     gold_sales_topic: str = "sales.product_window"
+    # Abandoned and recovered carts (JSON keyed by session), for a win-back consumer.
+    cart_abandoned_topic: str = "sales.cart_abandoned"
     # Compacted: one record per landing file that the producer has fully produced, written in the same
     # transaction as the file's events.
     files_done_topic: str = "producer.files_done"
@@ -49,7 +51,13 @@ class KafkaSettings(BaseModel):
 
     def with_topic_prefix(self, prefix: str) -> KafkaSettings:
         """A copy whose topics carry the prefix: a run of its own on a shared broker (tests, benchmarks)."""
-        topics = ("raw_topic", "dead_letter_topic", "gold_sales_topic", "files_done_topic")
+        topics = (
+            "raw_topic",
+            "dead_letter_topic",
+            "gold_sales_topic",
+            "cart_abandoned_topic",
+            "files_done_topic",
+        )
         return self.model_copy(update={name: f"{prefix}.{getattr(self, name)}" for name in topics})
 
 
@@ -269,6 +277,30 @@ class ClvSettings(BaseModel):
     _split_models = field_validator("models", mode="before")(_split_path_list)
 
 
+class CartSettings(BaseModel):
+    """Abandoned carts (`Settings.carts`): the sessions query's rules, written down in the README."""
+
+    # A session whose cart holds a unit is abandoned when the stream's event time passes its last event plus
+    # this gap.
+    idle_gap: timedelta = Field(default=timedelta(minutes=30), gt=timedelta(0))
+    # An abandoned session stays in state this long after its last event, so that a return and a purchase
+    # can be recognised as a recovery; after it, the session's state is gone.
+    recovery_window: timedelta = timedelta(hours=24)
+    # Records per micro-batch of the sessions query: a batch that reads every partition up to a committed
+    # file's end keeps the watermark from passing events of the partitions read less far.
+    max_offsets_per_trigger: int = Field(default=1_000_000, ge=1)
+    trigger_interval: timedelta = timedelta(seconds=5)
+
+    @model_validator(mode="after")
+    def _recovery_after_the_gap(self) -> CartSettings:
+        if self.recovery_window < self.idle_gap:
+            raise ValueError(
+                f"carts.recovery_window ({self.recovery_window}) is shorter than carts.idle_gap "
+                f"({self.idle_gap}): an abandoned session would leave the state before it could be recovered"
+            )
+        return self
+
+
 class AlertSettings(BaseModel):
     """Where a failed Airflow task is reported (every DAG's failure notifier): a log file by default, or
     mail (SMTP) or a webhook (a JSON POST, e.g. a chat's incoming webhook)."""
@@ -308,6 +340,7 @@ class Settings(BaseSettings):
     sql: SqlSettings = SqlSettings()
     supervisor: SupervisorSettings = SupervisorSettings()
     clv: ClvSettings = ClvSettings()
+    carts: CartSettings = CartSettings()
     alerts: AlertSettings = AlertSettings()
 
     @property

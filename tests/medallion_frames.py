@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from salesinsights.carts.sessions import CartEvent, CartRecord, CartRules, advance, apply_all
 from salesinsights.catalog import SILVER_EVENTS
 from salesinsights.generator import generate_lines
 from salesinsights.producer.reader import FileCounts, RawEvent, read_landing_file
@@ -159,8 +160,73 @@ def medallion(values: list[bytes]) -> Frames:
         S.RECONCILIATION: frames.reconciliation_frame(silver, daily, windows),
         S.STREAM_BATCHES: frames.stream_batches_frame(batches),
         S.CLV: _clv(silver),
+        **_carts(silver),
         **schemas,
     }
+
+
+def _carts(silver: pd.DataFrame) -> Frames:
+    """gold.cart_abandonment and its daily figures for the day's sessions, by the rules of carts/sessions.py
+    with their defaults, every session's time run out."""
+    rules = CartRules(idle_gap_ms=30 * 60_000, recovery_window_ms=24 * 3_600_000)
+    records: list[CartRecord] = []
+    for session, rows in silver[silver["user_session"].notna()].groupby("user_session"):
+        events = [
+            CartEvent(
+                row.event_id,
+                int(row.event_time.timestamp() * 1000),
+                row.event_type,
+                int(row.product_id),
+                row.price,
+                int(row.user_id),
+                row.brand,
+                row.source_file,
+                int(row.source_line),
+            )
+            for row in rows.itertuples()
+        ]
+        cart, found = apply_all(None, events, str(session), rules)
+        records += found + advance(cart, 2**62, rules)[1]
+
+    def when(ms: int) -> datetime:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+
+    outcomes = pd.DataFrame(
+        [
+            {
+                "record_id": record.record_id,
+                "kind": record.kind,
+                "user_session": record.user_session,
+                "user_id": record.user_id,
+                "episode": record.episode,
+                "units": record.units,
+                "value": record.value,
+                "first_cart_time": when(record.first_cart_time),
+                "last_event_time": when(record.last_event_time),
+                "event_time": when(record.event_time),
+                "event_date": when(record.event_time).date(),
+                "recorded_at": INGESTED_AT,
+            }
+            for record in records
+            if record.kind != "carted"
+        ]
+    )
+    abandoned = outcomes[outcomes["kind"] == "abandoned"]
+    carting = {record.user_session for record in records if record.kind == "carted"}
+    daily = pd.DataFrame(
+        {
+            "event_date": [silver["event_date"].iloc[0]],
+            "carting_sessions": [len(carting)],
+            "abandoned_sessions": [abandoned["user_session"].nunique()],
+            "abandonment_rate": [abandoned["user_session"].nunique() / len(carting)],
+            "abandoned_units": [abandoned["units"].sum()],
+            "value_at_stake": [sum(abandoned["value"], Decimal(0))],
+            "recovered_sessions": [0],
+            "recovered_units": [0],
+            "recovered_value": [Decimal(0)],
+        }
+    )
+    return {S.CARTS: outcomes, S.CARTS_DAILY: daily}
 
 
 def write_day(path: Path, day: date) -> Path:

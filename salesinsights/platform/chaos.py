@@ -95,7 +95,7 @@ class Chaos:
         return process.pid
 
     def caught_up(self) -> bool:
-        """Every landing file produced and every committed record read by both streaming queries."""
+        """Every landing file produced and every committed record read by every streaming query."""
         landing = self.settings.landing_dir
         if landing.is_dir() and any(not path.name.startswith(".") for path in landing.iterdir()):
             return False

@@ -77,10 +77,16 @@ def streaming(settings: Settings) -> Probe:
     if not status.get("active"):
         return False, f"a query is not active: {status.get('queries')}"
     queries = "; ".join(
-        f"{name} batch {query.get('last_batch_id')}, lag {query.get('kafka_lag')}"
+        f"{name} batch {query.get('last_batch_id')}, lag {query.get('kafka_lag')}{_state(query)}"
         for name, query in status["queries"].items()
     )
     return True, f"healthy: {queries}"
+
+
+def _state(query: dict[str, object]) -> str:
+    """A stateful query's state rows and the late rows it dropped, when it reports them."""
+    rows, dropped = query.get("state_rows"), query.get("state_rows_dropped_by_watermark")
+    return "" if rows is None else f", state {rows} rows, {dropped} dropped as late"
 
 
 def dashboard(settings: Settings) -> Probe:

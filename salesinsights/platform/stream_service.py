@@ -11,7 +11,7 @@ from salesinsights.platform.supervisor import Supervisor
 from salesinsights.settings import Settings
 from salesinsights.spark.progress import STATUS_FILE
 
-# The application's first report comes once its JVM is up and both queries have started.
+# The application's first report comes once its JVM is up and its queries have started.
 FIRST_REPORT_TIMEOUT_S = 240
 
 

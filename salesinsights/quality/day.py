@@ -29,6 +29,8 @@ from deltalake.exceptions import TableNotFoundError
 from salesinsights.catalog import (
     AUDIT_STREAM_BATCHES,
     BRONZE_EVENTS,
+    GOLD_CART_ABANDONMENT,
+    GOLD_CART_ABANDONMENT_DAILY,
     GOLD_CUSTOMER_LIFETIME_VALUE,
     GOLD_PRODUCT_SALES,
     GOLD_PRODUCT_SALES_DAILY,
@@ -180,6 +182,10 @@ class _DayReader:
             self.day.isoformat(),
         )
 
+    def day_partition(self, table: Table) -> pd.DataFrame:
+        """The day's rows of a table partitioned by event_date (none when the table does not exist)."""
+        return partition_frame(self.table(table), table, "event_date", self.day.isoformat())
+
     def event_time_parameters(self) -> dict[str, object]:
         return {
             LATEST_EVENT_TIME: self.now + FUTURE_TOLERANCE,
@@ -203,6 +209,8 @@ class _DayReader:
             ),
             S.STREAM_BATCHES: lambda: frames.stream_batches_frame(self.stream_batches()),
             S.CLV: self.clv,
+            S.CARTS: lambda: self.day_partition(GOLD_CART_ABANDONMENT),
+            S.CARTS_DAILY: lambda: self.day_partition(GOLD_CART_ABANDONMENT_DAILY),
         }
         if suite in builders:
             return builders[suite]()

@@ -19,7 +19,11 @@ from great_expectations.expectations import Expectation
 from salesinsights.catalog import (
     AUDIT_STREAM_BATCHES,
     BRONZE_EVENTS,
+    CART_MEASURE_NAMES,
+    CART_TABLES,
     DAILY_MEASURES,
+    GOLD_CART_ABANDONMENT,
+    GOLD_CART_ABANDONMENT_DAILY,
     GOLD_CUSTOMER_LIFETIME_VALUE,
     GOLD_PRODUCT_SALES,
     GOLD_PRODUCT_SALES_DAILY,
@@ -415,6 +419,62 @@ def _schema(table: Table) -> Callable[[], list[Expectation]]:
     return expectations
 
 
+def _cart_abandonment() -> list[Expectation]:
+    return [
+        _unique("record_id"),
+        expect(
+            gxe.ExpectColumnValuesToBeInSet,
+            CRITICAL,
+            "record_kind",
+            "kind is abandoned or recovered",
+            column="kind",
+            value_set=["abandoned", "recovered"],
+        ),
+        expect(
+            gxe.ExpectColumnValuesToBeBetween,
+            CRITICAL,
+            "units_positive",
+            "units >= 1 (an abandoned cart holds a unit; a recovered line too)",
+            column="units",
+            min_value=1,
+        ),
+        *_non_negative("value"),
+        expect(
+            gxe.ExpectColumnValuesToNotBeNull,
+            CRITICAL,
+            "session_set",
+            "user_session is set",
+            column="user_session",
+        ),
+        expect(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+            CRITICAL,
+            "after_the_first_cart_event",
+            "event_time >= first_cart_time",
+            column_A="event_time",
+            column_B="first_cart_time",
+            or_equal=True,
+        ),
+    ]
+
+
+def _cart_abandonment_daily() -> list[Expectation]:
+    return [
+        _unique("event_date"),
+        *_non_negative(*CART_MEASURE_NAMES),
+        # Sessions abandoned on a day mostly began on it; a share above one means the rules or the data broke.
+        expect(
+            gxe.ExpectColumnValuesToBeBetween,
+            WARNING,
+            "rate_is_a_share",
+            "abandonment_rate in [0, 1]",
+            column="abandonment_rate",
+            min_value=0,
+            max_value=1,
+        ),
+    ]
+
+
 SCHEMA_TABLES: tuple[Table, ...] = (
     BRONZE_EVENTS,
     SILVER_EVENTS,
@@ -423,6 +483,7 @@ SCHEMA_TABLES: tuple[Table, ...] = (
     GOLD_PRODUCT_SALES,
     AUDIT_STREAM_BATCHES,
     GOLD_CUSTOMER_LIFETIME_VALUE,
+    *CART_TABLES,
 )
 
 
@@ -440,6 +501,8 @@ GOLD_WINDOWS = GOLD_PRODUCT_SALES.qualified_name
 RECONCILIATION = "gold.reconciliation"
 STREAM_BATCHES = AUDIT_STREAM_BATCHES.qualified_name
 CLV = GOLD_CUSTOMER_LIFETIME_VALUE.qualified_name
+CARTS = GOLD_CART_ABANDONMENT.qualified_name
+CARTS_DAILY = GOLD_CART_ABANDONMENT_DAILY.qualified_name
 _SOURCE_LINE = (SOURCE_FILE, SOURCE_LINE)
 
 SUITES: tuple[SuiteSpec, ...] = (
@@ -453,6 +516,8 @@ SUITES: tuple[SuiteSpec, ...] = (
     SuiteSpec(RECONCILIATION, GOLD_DAILY, _reconciliation, ("product_id",)),
     SuiteSpec(STREAM_BATCHES, STREAM_BATCHES, _stream_batches, ("query_id", "batch_id")),
     SuiteSpec(CLV, CLV, _clv, ("user_id",)),
+    SuiteSpec(CARTS, CARTS, _cart_abandonment, ("record_id",)),
+    SuiteSpec(CARTS_DAILY, CARTS_DAILY, _cart_abandonment_daily, ("event_date",)),
     *(SuiteSpec(schema_suite_name(table), table.qualified_name, _schema(table)) for table in SCHEMA_TABLES),
 )
 SUITE_BY_NAME: dict[str, SuiteSpec] = {spec.name: spec for spec in SUITES}

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from salesinsights.catalog import CLV_TABLES, MEDALLION_TABLES
+from salesinsights.catalog import CART_TABLES, CLV_TABLES, MEDALLION_TABLES
 from salesinsights.ops import Exit, job_parser
 from salesinsights.settings import get_settings
 from salesinsights.spark.maintenance import maintain
 from salesinsights.spark.session import build_spark
 
-MAINTAINED_TABLES = MEDALLION_TABLES + CLV_TABLES
+MAINTAINED_TABLES = MEDALLION_TABLES + CLV_TABLES + CART_TABLES
 
 
 def main(argv: list[str] | None = None) -> int:

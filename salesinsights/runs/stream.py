@@ -1,7 +1,7 @@
 """`salesinsights stream run` (`jobs/streaming_medallion.py`, what the supervisor runs): the streaming
-application, Kafka → Delta bronze/silver/gold, and live window totals to the gold topic. Two queries on one
-raw topic, one application (see salesinsights/spark/archive.py and live.py); when either fails, the
-application stops, and the platform's supervisor starts it again.
+application, Kafka → Delta bronze/silver/gold, live window totals to the gold topic, and abandoned carts.
+Three queries on one raw topic, one application (see salesinsights/spark/archive.py, live.py and
+cart_sessions.py); when any fails, the application stops, and the platform's supervisor starts it again.
 
 Runs until SIGTERM/SIGINT, then lets the micro-batches in flight finish before it stops. One instance per data
 folder: a second start is refused (exit 75) while the first holds the lock."""
@@ -18,6 +18,7 @@ from pyspark.sql.streaming import StreamingQuery
 from salesinsights.ops import Exit, job_parser, run_service
 from salesinsights.settings import Settings, get_settings
 from salesinsights.spark.archive import ARCHIVE_QUERY_NAME, start_archive
+from salesinsights.spark.cart_sessions import CART_QUERY_NAME, start_cart_sessions
 from salesinsights.spark.live import LIVE_QUERY_NAME, start_live_sales
 from salesinsights.spark.progress import write_health
 from salesinsights.spark.reset import STREAMING_LOCK
@@ -47,6 +48,7 @@ def run(settings: Settings) -> int:
         # The archive query creates the tables; the live query needs none.
         ARCHIVE_QUERY_NAME: start_archive(spark, settings),
         LIVE_QUERY_NAME: start_live_sales(spark, settings),
+        CART_QUERY_NAME: start_cart_sessions(spark, settings),
     }
     while any(query.isActive for query in queries.values()):
         stop_requested.wait(1)

@@ -61,6 +61,24 @@ def query_health(query: StreamingQuery) -> dict[str, Any]:
         "last_batch_rows": progress.get("numInputRows"),
         "kafka_lag": kafka_lag(progress) if progress else None,
         "end_offsets": end_offsets(progress),
+        **state_figures(progress),
+    }
+
+
+def state_figures(progress: dict[str, Any]) -> dict[str, int | None]:
+    """What a stateful query keeps (rows, bytes in memory) and the input rows it dropped as behind the
+    watermark, over all its stateful operators; None for a query without any."""
+    operators = progress.get("stateOperators") or []
+    if not operators:
+        return {"state_rows": None, "state_memory_bytes": None, "state_rows_dropped_by_watermark": None}
+
+    def total(metric: str) -> int:
+        return sum(int(operator.get(metric, 0)) for operator in operators)
+
+    return {
+        "state_rows": total("numRowsTotal"),
+        "state_memory_bytes": total("memoryUsedBytes"),
+        "state_rows_dropped_by_watermark": total("numRowsDroppedByWatermark"),
     }
 
 

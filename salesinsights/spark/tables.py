@@ -23,7 +23,11 @@ _PRIMITIVES: dict[str, T.DataType] = {
 
 def spark_type(delta_type: str) -> T.DataType:
     """The Spark type of a catalogue type name."""
-    return engine_type(delta_type, _PRIMITIVES, T.DecimalType, T.ArrayType, T.MapType)
+    return engine_type(delta_type, _PRIMITIVES, T.DecimalType, T.ArrayType, T.MapType, _struct)
+
+
+def _struct(fields: list[tuple[str, T.DataType]]) -> T.StructType:
+    return T.StructType([T.StructField(name, type_) for name, type_ in fields])
 
 
 SPARK_MONEY = spark_type(MONEY)

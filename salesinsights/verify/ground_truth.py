@@ -16,7 +16,7 @@ import pandas as pd
 from salesinsights.producer.event_time import event_time_limit, file_reference, newest_reference
 from salesinsights.producer.reader import event_id, event_times
 from salesinsights.rules import Stage, violations
-from salesinsights.schema import CSV_COLUMNS, CSV_HEADER, EVENT_TIME_LIMIT
+from salesinsights.schema import CSV_COLUMNS, CSV_HEADER, EVENT_ID, EVENT_TIME_LIMIT, SOURCE_FILE, SOURCE_LINE
 from salesinsights.settings import ProducerSettings
 
 CENT = Decimal("0.01")
@@ -50,11 +50,11 @@ class Expected:
         }
 
 
-def expected_from_files(paths: Iterable[Path]) -> Expected:
-    """The files in the order the producer took them (their names' order, as it lists the landing folder).
+def valid_events_from_files(paths: Iterable[Path]) -> tuple[pd.DataFrame, int]:
+    """The valid rows of the files, as text with their event id, source file and line, in the order the
+    producer took them (their names' order, as it lists the landing folder), and how many rows were invalid.
     A file that cannot be read to its end (a corrupt gzip) counts up to where the producer's reading stops."""
-    valid: list[dict[str, str | None]] = []
-    ids: list[str] = []
+    valid: list[dict[str, object]] = []
     invalid = 0
     stream_reference = None
     lead = ProducerSettings().event_time_lead
@@ -73,11 +73,17 @@ def expected_from_files(paths: Iterable[Path]) -> Expected:
                     if violations(row | {EVENT_TIME_LIMIT: limit}, frozenset(Stage)):
                         invalid += 1
                         continue
-                    valid.append(row)
-                    ids.append(event_id(path.name, number))
+                    ids = {EVENT_ID: event_id(path.name, number), SOURCE_FILE: path.name, SOURCE_LINE: number}
+                    valid.append(row | ids)
         except (OSError, EOFError, zlib.error):
             continue
-    frame = pd.DataFrame(valid, columns=list(CSV_COLUMNS))
+    columns = [*CSV_COLUMNS, EVENT_ID, SOURCE_FILE, SOURCE_LINE]
+    return pd.DataFrame(valid, columns=columns), invalid
+
+
+def expected_from_files(paths: Iterable[Path]) -> Expected:
+    """The medallion's expected contents from the files in the order the producer took them."""
+    frame, invalid = valid_events_from_files(paths)
     purchases = frame[frame["event_type"] == "purchase"].copy()
     purchases["event_date"] = purchases["event_time"].str[:10]
     purchases["product_id"] = purchases["product_id"].astype("int64")
@@ -96,4 +102,4 @@ def expected_from_files(paths: Iterable[Path]) -> Expected:
         .agg(revenue=("price", lambda prices: sum(prices, Decimal(0))), units=("price", "size"))
         .reset_index()
     )
-    return Expected(frozenset(ids), invalid, daily, windows)
+    return Expected(frozenset(frame[EVENT_ID]), invalid, daily, windows)

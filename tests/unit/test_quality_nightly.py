@@ -21,6 +21,11 @@ from deltalake import DeltaTable, write_deltalake
 from salesinsights.catalog import (
     AUDIT_STREAM_BATCHES,
     BRONZE_EVENTS,
+    GOLD_CART_ABANDONED_PRODUCTS,
+    GOLD_CART_ABANDONMENT,
+    GOLD_CART_ABANDONMENT_DAILY,
+    GOLD_CART_ABANDONMENT_HOURLY,
+    GOLD_CART_SESSIONS,
     GOLD_CLV_STAGED,
     GOLD_CUSTOMER_LIFETIME_VALUE,
     GOLD_PRODUCT_SALES,
@@ -77,6 +82,10 @@ def write_lake(settings: Settings, values: list[bytes], data: Frames) -> None:
     write_table(settings, GOLD_PRODUCT_SALES, data[S.GOLD_WINDOWS])
     batches = data[S.STREAM_BATCHES].assign(started_at=INGESTED_AT, finished_at=INGESTED_AT)
     write_table(settings, AUDIT_STREAM_BATCHES, batches)
+    write_table(settings, GOLD_CART_ABANDONMENT, data[S.CARTS])
+    write_table(settings, GOLD_CART_ABANDONMENT_DAILY, data[S.CARTS_DAILY])
+    for table in (GOLD_CART_SESSIONS, GOLD_CART_ABANDONMENT_HOURLY, GOLD_CART_ABANDONED_PRODUCTS):
+        write_table(settings, table, pd.DataFrame())  # the schema suites read their columns
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,259 @@
+"""The cart sessions query: the raw topic's valid events, grouped by session, through the abandoned-cart rules
+(carts/sessions.py) in Spark's arbitrary stateful processing (transformWithStateInPandas, RocksDB state
+with changelog checkpointing), to the cart tables and the topic sales.cart_abandoned (cart_tables.py).
+
+Each open session is one value in the state (its cart as JSON, and the earliest timer it has registered):
+one state read and at most one write per session and micro-batch, because each call to the state crosses
+from the Python worker to the JVM. An event-time timer at the session's deadline (its last event plus the
+idle gap, or plus the recovery window once abandoned) fires when the watermark passes it; a closed session
+leaves the state, timers and all. Sessions that have only viewed are never stored.
+
+Events behind the watermark (the stream's newest event time less the configured lateness, as in the
+medallion) never reach the sessions: Spark drops them and counts them (the health file's
+`state_rows_dropped_by_watermark`).
+
+Exactly once: a record's id is a hash of what it is (the session, when its state began, the abandonment and
+the product), so the tables' MERGE takes each record once however often a batch is replayed, and a new
+checkpoint, reading the topic again from its start, derives the same records. The topic gets each batch's
+records at least once, keyed by session, with the record id in the value for a consumer to drop repeats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle, StreamingQuery
+from pyspark.sql.streaming.stateful_processor import ExpiredTimerInfo, TimerValues
+
+from salesinsights.carts.sessions import (
+    CART,
+    CartEvent,
+    CartRecord,
+    CartRules,
+    SessionCart,
+    advance,
+    apply_all,
+)
+from salesinsights.catalog import CART_LINE, GOLD_CART_ABANDONMENT
+from salesinsights.schema import EVENT_ID, SOURCE_FILE, SOURCE_LINE
+from salesinsights.settings import Settings
+from salesinsights.spark.cart_tables import CART_POOL, CartRecordWriter, ensure_cart_tables
+from salesinsights.spark.events import parse_records
+from salesinsights.spark.kafka_source import raw_records, spark_duration
+
+CART_QUERY_NAME = "cart_sessions"
+# This query's state store alone: a streaming query takes a copy of the session's configuration when it
+# starts (and keeps it in its checkpoint), so the other queries keep theirs.
+STATE_STORE_CONF = {
+    "spark.sql.streaming.stateStore.providerClass": (
+        "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+    ),
+    "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
+}
+# What the processor returns per record; times in epoch milliseconds, made timestamps in the sink.
+_PROCESSOR_OUTPUT = (
+    f"record_id string, kind string, user_session string, user_id long, episode int, "
+    f"lines array<{CART_LINE}>, units int, value {GOLD_CART_ABANDONMENT.column('value').type}, "
+    "first_cart_ms long, last_event_ms long, event_ms long"
+)
+_INPUT_COLUMNS = (
+    EVENT_ID,
+    "event_ms",
+    "event_type",
+    "product_id",
+    "price",
+    "user_id",
+    "brand",
+    SOURCE_FILE,
+    SOURCE_LINE,
+)
+
+
+def cart_rules(settings: Settings) -> CartRules:
+    carts = settings.carts
+    return CartRules(
+        idle_gap_ms=int(carts.idle_gap.total_seconds() * 1000),
+        recovery_window_ms=int(carts.recovery_window.total_seconds() * 1000),
+    )
+
+
+def session_events(parsed: DataFrame) -> DataFrame:
+    """The valid events of a session, as the processor reads them (event time also in milliseconds)."""
+    valid = parsed.where((F.size("reasons") == 0) & F.col("user_session").isNotNull())
+    return valid.select(
+        "user_session",
+        "event_time",
+        F.unix_millis("event_time").alias("event_ms"),
+        *[name for name in _INPUT_COLUMNS if name != "event_ms"],
+    )
+
+
+def _record_frame(records: list[CartRecord]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "record_id": [record.record_id for record in records],
+            "kind": [record.kind for record in records],
+            "user_session": [record.user_session for record in records],
+            "user_id": [record.user_id for record in records],
+            "episode": [record.episode for record in records],
+            "lines": [
+                [
+                    {
+                        "product_id": line.product_id,
+                        "brand": line.brand,
+                        "units": line.units,
+                        "price": line.price,
+                        "value": line.value,
+                    }
+                    for line in record.lines
+                ]
+                for record in records
+            ],
+            "units": [record.units for record in records],
+            "value": [record.value for record in records],
+            "first_cart_ms": [record.first_cart_time for record in records],
+            "last_event_ms": [record.last_event_time for record in records],
+            "event_ms": [record.event_time for record in records],
+        }
+    )
+
+
+def _events(frames: Iterator[pd.DataFrame]) -> list[CartEvent]:
+    return [
+        CartEvent(
+            event_id=row.event_id,
+            event_time=int(row.event_ms),
+            event_type=row.event_type,
+            product_id=int(row.product_id),
+            price=row.price,
+            user_id=int(row.user_id),
+            brand=row.brand if isinstance(row.brand, str) else None,
+            source_file=row.source_file,
+            source_line=int(row.source_line),
+        )
+        for frame in frames
+        for row in frame[list(_INPUT_COLUMNS)].itertuples(index=False)
+    ]
+
+
+class CartSessionProcessor(StatefulProcessor):
+    """The rules of carts/sessions.py over Spark's state: one ValueState per session. Spark calls the
+    handlers by keyword, so their parameters keep Spark's names."""
+
+    def __init__(self, rules: CartRules) -> None:
+        self.rules = rules
+
+    def init(self, handle: StatefulProcessorHandle) -> None:
+        self.handle = handle
+        self.session = handle.getValueState("session", "cart string, timer long")
+
+    def handleInputRows(  # noqa: N802 (Spark's names)
+        self,
+        key: Any,
+        rows: Iterator[pd.DataFrame],
+        timerValues: TimerValues,  # noqa: N803
+    ) -> Iterator[pd.DataFrame]:
+        (user_session,) = key
+        events = _events(rows)
+        cart, timer = self._load()
+        if cart is None and not any(event.event_type == CART for event in events):
+            return  # a session with no cart yet: nothing to keep
+        cart, records = apply_all(cart, events, user_session, self.rules)
+        self._store(cart, timer)
+        if records:
+            yield _record_frame(records)
+
+    def handleExpiredTimer(  # noqa: N802 (Spark's names)
+        self,
+        key: Any,
+        timerValues: TimerValues,  # noqa: N803
+        expiredTimerInfo: ExpiredTimerInfo,  # noqa: N803
+    ) -> Iterator[pd.DataFrame]:
+        cart, timer = self._load()
+        if cart is None:
+            return
+        if timer == expiredTimerInfo.getExpiryTimeInMs():
+            timer = None
+        cart, records = advance(cart, timerValues.getCurrentWatermarkInMs(), self.rules)
+        self._store(cart, timer)
+        if records:
+            yield _record_frame(records)
+
+    def _load(self) -> tuple[SessionCart | None, int | None]:
+        if not self.session.exists():  # asked first: a read of a missing value logs a warning in Spark
+            return None, None
+        stored = self.session.get()
+        assert stored is not None
+        cart, timer = stored
+        return SessionCart.from_json(cart), timer
+
+    def _store(self, cart: SessionCart | None, timer: int | None) -> None:
+        """Keeps the session, with a timer at its deadline unless an earlier one is registered (a later timer
+        that fires finds the deadline not passed and registers the next); a closed session leaves."""
+        if cart is None:
+            self.session.clear()
+            for registered in list(self.handle.listTimers()):
+                self.handle.deleteTimer(registered)
+            return
+        deadline = cart.deadline(self.rules)
+        if timer is None or deadline < timer:
+            self.handle.registerTimer(deadline)
+            timer = deadline
+        self.session.update((cart.to_json(), timer))
+
+    def close(self) -> None:
+        pass
+
+
+def stored_sessions(spark: SparkSession, settings: Settings) -> tuple[DataFrame, DataFrame]:
+    """What the query's state holds at its last committed batch: one row per session (user_session, its
+    cart as JSON) and one per registered timer (user_session, expiry). Read from the checkpoint by Spark's
+    state data source, while the query runs or after."""
+    spark.streams.active  # noqa: B018 (the state store's coordinator comes with the query manager)
+    checkpoint = settings.checkpoint_path(CART_QUERY_NAME)
+    sessions = spark.read.format("statestore").option("stateVarName", "session").load(checkpoint)
+    timers = spark.read.format("statestore").option("readRegisteredTimers", "true").load(checkpoint)
+    return (
+        sessions.select(F.col("key.user_session").alias("user_session"), F.col("value.cart").alias("cart")),
+        timers.select(
+            F.col("key.user_session").alias("user_session"), F.col("expiration_timestamp_ms").alias("expiry")
+        ),
+    )
+
+
+def start_cart_sessions(spark: SparkSession, settings: Settings) -> StreamingQuery:
+    """Creates the table if needed and starts the query in its scheduler pool; returns at once. A new
+    checkpoint reads the raw topic from its start (kept forever): the records' ids make that harmless."""
+    ensure_cart_tables(spark, settings)
+    config = settings.carts
+    events = session_events(parse_records(raw_records(spark, settings, config.max_offsets_per_trigger)))
+    records = (
+        events.withWatermark("event_time", spark_duration(settings.spark.watermark.total_seconds()))
+        .groupBy("user_session")
+        .transformWithStateInPandas(
+            CartSessionProcessor(cart_rules(settings)), _PROCESSOR_OUTPUT, "append", "eventtime"
+        )
+    )
+    spark.sparkContext.setLocalProperty("spark.scheduler.pool", CART_POOL)
+    before: dict[str, str | None] = {name: spark.conf.get(name, None) for name in STATE_STORE_CONF}
+    for name, value in STATE_STORE_CONF.items():
+        spark.conf.set(name, value)
+    try:
+        return (
+            records.writeStream.queryName(CART_QUERY_NAME)
+            .foreachBatch(CartRecordWriter(spark, settings))
+            .option("checkpointLocation", settings.checkpoint_path(CART_QUERY_NAME))
+            .trigger(processingTime=spark_duration(config.trigger_interval.total_seconds()))
+            .start()
+        )
+    finally:
+        for name, earlier in before.items():
+            if earlier is None:
+                spark.conf.unset(name)
+            else:
+                spark.conf.set(name, earlier)
+        spark.sparkContext.setLocalProperty("spark.scheduler.pool", None)  # type: ignore[arg-type]

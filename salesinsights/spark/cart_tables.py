@@ -1,0 +1,206 @@
+"""Where the cart sessions query's records go (its foreachBatch sink), and the abandonment aggregates.
+
+Each batch's records are merged by id into their fact table (carted → gold.cart_sessions, abandoned and
+recovered → gold.cart_abandonment), so a replayed batch or a new checkpoint adds nothing twice; then the
+abandonments and recoveries go on the topic sales.cart_abandoned, and the days the batch touched are
+recomputed over the fact tables into gold.cart_abandonment_daily, _hourly and gold.cart_abandoned_products,
+replaced whole (like gold over silver). The aggregates are pure functions over the fact tables' rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from delta.tables import DeltaTable
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from salesinsights.catalog import (
+    CART_TABLES,
+    GOLD_CART_ABANDONED_PRODUCTS,
+    GOLD_CART_ABANDONMENT,
+    GOLD_CART_ABANDONMENT_DAILY,
+    GOLD_CART_ABANDONMENT_HOURLY,
+    GOLD_CART_SESSIONS,
+    Table,
+)
+from salesinsights.settings import Settings
+from salesinsights.spark.delta_io import replace_partitions
+from salesinsights.spark.tables import SPARK_MONEY, ensure_table
+
+CART_POOL = "carts"
+CARTED = "carted"
+_TOPIC_TIME = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
+
+
+def _millis(name: str) -> Column:
+    return F.timestamp_millis(F.col(name))
+
+
+def table_rows(records: DataFrame, recorded_at: datetime) -> DataFrame:
+    """The processor's records (times in epoch milliseconds) in gold.cart_abandonment's shape."""
+    return records.select(
+        "record_id",
+        "kind",
+        "user_session",
+        "user_id",
+        "episode",
+        "lines",
+        "units",
+        "value",
+        _millis("first_cart_ms").alias("first_cart_time"),
+        _millis("last_event_ms").alias("last_event_time"),
+        _millis("event_ms").alias("event_time"),
+        F.to_date(_millis("event_ms")).alias("event_date"),
+        F.lit(recorded_at).alias("recorded_at"),
+    )
+
+
+def topic_records(rows: DataFrame) -> DataFrame:
+    """gold.cart_abandonment's rows as JSON keyed by session, money as decimal strings (as on the gold
+    sales topic)."""
+    lines = F.transform(
+        "lines",
+        lambda line: line.withField("price", line["price"].cast("string")).withField(
+            "value", line["value"].cast("string")
+        ),
+    )
+    fields = {name: F.col(name) for name in GOLD_CART_ABANDONMENT.column_names}
+    fields |= {"lines": lines, "value": F.col("value").cast("string")}
+    value = F.to_json(
+        F.struct(*[column.alias(name) for name, column in fields.items()]), {"timestampFormat": _TOPIC_TIME}
+    )
+    return rows.select(F.col("user_session").alias("key"), value.alias("value"))
+
+
+def _money(column: Column) -> Column:
+    return F.coalesce(F.sum(column), F.lit(0)).cast(SPARK_MONEY)
+
+
+def period_totals(sessions: DataFrame, outcomes: DataFrame, hourly: bool) -> DataFrame:
+    """gold.cart_abandonment_daily (or _hourly) rows: carting sessions by their first cart event, abandoned
+    and recovered sessions, units and value by when they happened."""
+
+    def period(time: str) -> list[Column]:
+        day = F.to_date(time).alias("event_date")
+        return [F.date_trunc("hour", time).alias("hour_start"), day] if hourly else [day]
+
+    keys = ["hour_start", "event_date"] if hourly else ["event_date"]
+    carting = sessions.groupBy(*period("first_cart_time")).agg(
+        F.count_distinct("user_session").alias("carting_sessions")
+    )
+
+    def of_kind(kind: str, prefix: str, value: str) -> DataFrame:
+        return (
+            outcomes.where(F.col("kind") == kind)
+            .groupBy(*period("event_time"))
+            .agg(
+                F.count_distinct("user_session").alias(f"{prefix}_sessions"),
+                F.sum("units").cast("long").alias(f"{prefix}_units"),
+                _money(F.col("value")).alias(value),
+            )
+        )
+
+    joined = carting.join(of_kind("abandoned", "abandoned", "value_at_stake"), keys, "full").join(
+        of_kind("recovered", "recovered", "recovered_value"), keys, "full"
+    )
+    counts = [
+        "carting_sessions",
+        "abandoned_sessions",
+        "abandoned_units",
+        "recovered_sessions",
+        "recovered_units",
+    ]
+    filled = joined.fillna(0, subset=counts).select(
+        *keys,
+        *counts,
+        *[
+            F.coalesce(F.col(name), F.lit(0).cast(SPARK_MONEY)).alias(name)
+            for name in ("value_at_stake", "recovered_value")
+        ],
+    )
+    rate = F.when(F.col("carting_sessions") > 0, F.col("abandoned_sessions") / F.col("carting_sessions"))
+    return filled.withColumn("abandonment_rate", rate)
+
+
+def product_totals(outcomes: DataFrame) -> DataFrame:
+    """gold.cart_abandoned_products rows: per day and product, the abandoned carts that held it and the
+    abandoned lines of it bought back."""
+    lines = outcomes.select("kind", "event_date", F.explode("lines").alias("line")).select(
+        "kind", "event_date", "line.*"
+    )
+    abandoned, recovered = F.col("kind") == "abandoned", F.col("kind") == "recovered"
+    return lines.groupBy("event_date", "product_id").agg(
+        F.max("brand").alias("brand"),
+        F.count_if(abandoned).alias("abandonments"),
+        F.coalesce(F.sum(F.when(abandoned, F.col("units"))), F.lit(0)).cast("long").alias("abandoned_units"),
+        _money(F.when(abandoned, F.col("value"))).alias("abandoned_value"),
+        F.count_if(recovered).alias("recoveries"),
+        F.coalesce(F.sum(F.when(recovered, F.col("units"))), F.lit(0)).cast("long").alias("recovered_units"),
+        _money(F.when(recovered, F.col("value"))).alias("recovered_value"),
+    )
+
+
+class CartRecordWriter:
+    """The foreachBatch sink of the cart sessions query."""
+
+    def __init__(self, spark: SparkSession, settings: Settings) -> None:
+        self.spark = spark
+        self.settings = settings
+        self.paths = {table: table.path(settings) for table in CART_TABLES}
+
+    def __call__(self, records: DataFrame, batch_id: int) -> None:
+        self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", CART_POOL)
+        # Computed once: a second action over the batch would run the stateful operator again.
+        rows = table_rows(records, datetime.now(UTC)).persist()
+        try:
+            if rows.count() == 0:
+                return
+            days = sorted(row.event_date for row in rows.select("event_date").distinct().collect())
+            carted = rows.where(F.col("kind") == CARTED)
+            outcomes = rows.where(F.col("kind") != CARTED)
+            self._merge(carted.select(*GOLD_CART_SESSIONS.column_names), GOLD_CART_SESSIONS, days)
+            self._merge(outcomes, GOLD_CART_ABANDONMENT, days)
+            (
+                topic_records(outcomes)
+                .write.format("kafka")
+                .option("kafka.bootstrap.servers", self.settings.kafka.bootstrap_servers)
+                .option("topic", self.settings.kafka.cart_abandoned_topic)
+                .save()
+            )
+            # The query's id, which Spark gives the batch's thread, and the batch: who last wrote a day.
+            query_id = self.spark.sparkContext.getLocalProperty("sql.streaming.queryId")
+            self._aggregate(days, f"{query_id}:{batch_id}")
+        finally:
+            rows.unpersist()
+
+    def _read(self, table: Table, days: list[date]) -> DataFrame:
+        return self.spark.read.format("delta").load(self.paths[table]).where(F.col("event_date").isin(days))
+
+    def _merge(self, rows: DataFrame, table: Table, days: list[date]) -> None:
+        """Inserts the rows whose record id the table lacks (in the batch's days, where they must lie)."""
+        dates = ", ".join(f"DATE'{day}'" for day in days)
+        (
+            DeltaTable.forPath(self.spark, self.paths[table])
+            .alias("stored")
+            .merge(
+                rows.alias("batch"), f"stored.event_date IN ({dates}) AND stored.record_id = batch.record_id"
+            )
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+
+    def _aggregate(self, days: list[date], mark: str) -> None:
+        sessions = self._read(GOLD_CART_SESSIONS, days)
+        outcomes = self._read(GOLD_CART_ABANDONMENT, days)
+        for table, rows in (
+            (GOLD_CART_ABANDONMENT_DAILY, period_totals(sessions, outcomes, hourly=False)),
+            (GOLD_CART_ABANDONMENT_HOURLY, period_totals(sessions, outcomes, hourly=True)),
+            (GOLD_CART_ABANDONED_PRODUCTS, product_totals(outcomes)),
+        ):
+            replace_partitions(rows, self.paths[table], "event_date", days, mark)
+
+
+def ensure_cart_tables(spark: SparkSession, settings: Settings) -> None:
+    for table in CART_TABLES:
+        ensure_table(spark, settings, table)
