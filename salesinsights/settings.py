@@ -280,6 +280,9 @@ class ClvSettings(BaseModel):
 class CartSettings(BaseModel):
     """Abandoned carts (`Settings.carts`): the sessions query's rules, written down in the README."""
 
+    # The cart sessions query runs in the streaming application unless turned off (`make bench-stream`
+    # measures the application both ways).
+    enabled: bool = True
     # A session whose cart holds a unit is abandoned when the stream's event time passes its last event plus
     # this gap.
     idle_gap: timedelta = Field(default=timedelta(minutes=30), gt=timedelta(0))

@@ -21,8 +21,10 @@ from pydantic import NonNegativeInt
 
 from salesinsights.dashboard import figures
 from salesinsights.dashboard.brands import BrandCatalogue
+from salesinsights.dashboard.carts import cart_abandonment
 from salesinsights.dashboard.clv import clv_status
 from salesinsights.dashboard.models import (
+    CartAbandonment,
     ClvStatus,
     FunnelResponse,
     Health,
@@ -220,6 +222,22 @@ def funnel(view: ViewDep, day: DayParam = None) -> FunnelResponse:
 @router.get("/clv", response_model=ClvStatus, summary="The newest published CLV snapshot and its trust")
 def clv(request: Request) -> ClvStatus:
     return clv_status(request.app.state.settings)
+
+
+@router.get(
+    "/carts",
+    response_model=CartAbandonment,
+    summary="A day's abandoned carts: rate, value at stake, recovered value",
+)
+def carts(
+    request: Request,
+    day: Annotated[
+        date | None,
+        Query(description="Event date (YYYY-MM-DD); default: the newest day of gold.cart_abandonment_daily."),
+    ] = None,
+    n: Annotated[int, Query(ge=1, le=100, description="How many top products and brands")] = 5,
+) -> CartAbandonment:
+    return cart_abandonment(request.app.state.settings, day, n)
 
 
 @router.get("/health", response_model=Health, summary="Service health and data freshness")

@@ -235,3 +235,35 @@ class Overview(BaseModel):
     timeline: TimelineResponse
     funnel: FunnelResponse
     day_totals: DayTotals | None
+
+
+class AbandonedProduct(BaseModel):
+    product_id: int
+    brand: str | None
+    abandonments: int = Field(description="Abandoned carts that held it.")
+    units: int = Field(description="Its units in them.")
+    value: float = Field(description="Their value (units times the price of its latest cart event).")
+
+
+class AbandonedBrand(BaseModel):
+    brand: str
+    abandonments: int = Field(description="Abandoned cart lines of the brand's products.")
+    units: int
+    value: float
+
+
+class CartAbandonment(BaseModel):
+    """A day's abandoned carts (gold.cart_abandonment_daily and gold.cart_abandoned_products)."""
+
+    day: date | None = Field(description="Event date; null until the cart sessions query has written a day.")
+    idle_gap_minutes: float = Field(description="The idle gap after which a cart counts as abandoned.")
+    carting_sessions: int = Field(description="Sessions whose first cart event fell on the day.")
+    abandoned_sessions: int
+    abandonment_rate: float | None = Field(description="abandoned / carting sessions; null without any.")
+    value_at_stake: float = Field(description="Value of the carts abandoned on the day.")
+    recovered_sessions: int = Field(
+        description="Sessions that bought back a product of their abandoned cart."
+    )
+    recovered_value: float = Field(description="Value of the abandoned lines bought back (as abandoned).")
+    top_products: list[AbandonedProduct]
+    top_brands: list[AbandonedBrand]

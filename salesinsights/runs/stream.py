@@ -45,11 +45,12 @@ def run(settings: Settings) -> int:
 
     spark = build_spark(settings, f"salesinsights-{ARCHIVE_QUERY_NAME}")
     queries = {
-        # The archive query creates the tables; the live query needs none.
+        # The archive query creates the medallion's tables, the cart sessions query its own.
         ARCHIVE_QUERY_NAME: start_archive(spark, settings),
         LIVE_QUERY_NAME: start_live_sales(spark, settings),
-        CART_QUERY_NAME: start_cart_sessions(spark, settings),
     }
+    if settings.carts.enabled:
+        queries[CART_QUERY_NAME] = start_cart_sessions(spark, settings)
     while any(query.isActive for query in queries.values()):
         stop_requested.wait(1)
         report(queries, settings.run_dir)

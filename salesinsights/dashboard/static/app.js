@@ -272,6 +272,45 @@ async function pollClv() {
   }
 }
 
+// The cart sessions query writes every few seconds; its figures are asked for at that pace.
+const CARTS_POLL_MS = 5_000;
+
+function renderCarts(carts) {
+  $("carts-day").textContent = carts.day ? `${carts.day} · abandoned after ${carts.idle_gap_minutes} min idle` : "no cart sessions yet";
+  $("carts-rate").textContent = carts.abandonment_rate === null ? "–" : `${(carts.abandonment_rate * 100).toFixed(1)} %`;
+  $("carts-rate-note").textContent = `${carts.abandoned_sessions} of ${plural(carts.carting_sessions, "carting session")}`;
+  $("carts-at-stake").textContent = money.format(carts.value_at_stake);
+  $("carts-at-stake-note").textContent = "in carts left behind";
+  $("carts-recovered").textContent = money.format(carts.recovered_value);
+  $("carts-recovered-note").textContent = `${plural(carts.recovered_sessions, "session")} came back and bought`;
+  rankedBars(
+    $("carts-products-chart"),
+    carts.top_products.map((entry, index) => ({
+      label: `${index + 1}. #${entry.product_id}`,
+      sublabel: entry.brand ?? "brand unknown",
+      productId: entry.product_id,
+      value: entry.value,
+      valueText: money.format(entry.value),
+      note: `${plural(entry.abandonments, "cart")}, ${plural(entry.units, "unit")}`,
+    })),
+    "No abandoned cart yet",
+  );
+  $("carts-brands").textContent = carts.top_brands.length
+    ? `Top brands left behind: ${carts.top_brands.map((b) => `${b.brand} ${moneyShort.format(b.value)}`).join(" · ")}`
+    : "";
+}
+
+async function pollCarts() {
+  try {
+    const response = await fetch("/api/carts", { cache: "no-store", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    if (response.ok) renderCarts(await response.json());
+  } catch (error) {
+    console.warn("abandoned carts update failed:", error);
+  } finally {
+    setTimeout(pollCarts, CARTS_POLL_MS);
+  }
+}
+
 function render(data) {
   renderHeader(data);
   renderInputQuality(data);
@@ -317,3 +356,4 @@ for (const button of document.querySelectorAll("[data-windows]")) {
 setInterval(renderFreshness, 250);
 poll();
 pollClv();
+pollCarts();
