@@ -572,7 +572,7 @@ GOLD_CART_ABANDONED_PRODUCTS = Table(
         *_columns(
             ("event_date", "date", "The day, UTC (the partition)."),
             ("product_id", "long", "The product."),
-            ("brand", "string", "Its brand (of its latest cart event)."),
+            ("brand", "string", "Its brand in the day's lines (the greatest, should they differ)."),
             ("abandonments", "long", "Abandoned carts that held it."),
             ("abandoned_units", "long", "Its units in them."),
             ("abandoned_value", MONEY, "Their value."),

@@ -289,16 +289,17 @@ class CartSettings(BaseModel):
     # An abandoned session stays in state this long after its last event, so that a return and a purchase
     # can be recognised as a recovery; after it, the session's state is gone.
     recovery_window: timedelta = timedelta(hours=24)
-    # Records per micro-batch of the sessions query: a batch that reads every partition up to a committed
-    # file's end keeps the watermark from passing events of the partitions read less far.
+    # Records per micro-batch of the sessions query: above a produced file, so that live batches end where
+    # a file ends and the watermark cannot pass events of partitions read less far. A backlog larger than
+    # this (a new checkpoint re-reading the topic) is cut mid-file, where it can drop such events as late.
     max_offsets_per_trigger: int = Field(default=1_000_000, ge=1)
     trigger_interval: timedelta = timedelta(seconds=5)
 
     @model_validator(mode="after")
     def _recovery_after_the_gap(self) -> CartSettings:
-        if self.recovery_window < self.idle_gap:
+        if self.recovery_window <= self.idle_gap:
             raise ValueError(
-                f"carts.recovery_window ({self.recovery_window}) is shorter than carts.idle_gap "
+                f"carts.recovery_window ({self.recovery_window}) is not longer than carts.idle_gap "
                 f"({self.idle_gap}): an abandoned session would leave the state before it could be recovered"
             )
         return self

@@ -12,7 +12,9 @@ recovery window once abandoned. When the stream's event time passes the deadline
 later than it, or the watermark), an open session with a unit in its cart is abandoned (a record), an open
 session with an empty cart closes and an abandoned one closes; a closed session leaves the state. An event
 after an abandonment opens the session again, and a purchase of a product of the abandoned cart then is a
-recovery (a record per product). An event applied once is never applied again (a replayed file).
+recovery (a record per product). A cart, removal or purchase applied once is never applied again, and an
+event from before the state began changes nothing (a replayed file); views are not remembered (a replayed
+view moves nothing while the session is open, and comes behind the watermark once it is idle).
 """
 
 from __future__ import annotations
@@ -104,6 +106,9 @@ class SessionCart:
     user_id: int
     first_cart_time: int
     last_event_time: int
+    # The order (time, source file, line) of the cart event the state began with: an event before it (a
+    # replay of what preceded the first cart event) changes nothing, as it did the first time.
+    start_order: tuple[int, str, int] = (0, "", 0)
     lines: dict[int, CartLine] = field(default_factory=dict)
     applied: set[str] = field(default_factory=set)
     # Abandonments so far; the lines of the latest one not yet bought again, while it is idle or back.
@@ -126,6 +131,7 @@ class SessionCart:
                 "user_id": self.user_id,
                 "first_cart_time": self.first_cart_time,
                 "last_event_time": self.last_event_time,
+                "start_order": list(self.start_order),
                 "lines": [_line_json(line) for line in self.lines.values()],
                 "applied": sorted(self.applied),
                 "episode": self.episode,
@@ -143,6 +149,7 @@ class SessionCart:
             user_id=data["user_id"],
             first_cart_time=data["first_cart_time"],
             last_event_time=data["last_event_time"],
+            start_order=tuple(data["start_order"]),
             lines={line.product_id: line for line in map(_line_from_json, data["lines"])},
             applied=set(data["applied"]),
             episode=data["episode"],
@@ -191,13 +198,13 @@ def apply(
     cart: SessionCart | None, event: CartEvent, user_session: str, rules: CartRules
 ) -> tuple[SessionCart | None, list[CartRecord]]:
     """The session after one more event (events of a batch go in their `order`)."""
-    if cart is not None and event.event_id in cart.applied:
+    if cart is not None and (event.event_id in cart.applied or event.order < cart.start_order):
         return cart, []
     cart, records = advance(cart, event.event_time, rules)
     if cart is None:
         if event.event_type != CART:
             return None, records
-        cart = SessionCart(user_session, event.user_id, event.event_time, event.event_time)
+        cart = SessionCart(user_session, event.user_id, event.event_time, event.event_time, event.order)
         records.append(
             CartRecord(
                 "carted",

@@ -3,10 +3,10 @@
 with changelog checkpointing), to the cart tables and the topic sales.cart_abandoned (cart_tables.py).
 
 Each open session is one value in the state (its cart as JSON, and the earliest timer it has registered):
-one state read and at most one write per session and micro-batch, because each call to the state crosses
-from the Python worker to the JVM. An event-time timer at the session's deadline (its last event plus the
-idle gap, or plus the recovery window once abandoned) fires when the watermark passes it; a closed session
-leaves the state, timers and all. Sessions that have only viewed are never stored.
+two calls to read and at most one to write per session and micro-batch, because each call to the state
+crosses from the Python worker to the JVM. An event-time timer a millisecond before the session's deadline
+(its last event plus the idle gap, or plus the recovery window once abandoned) fires when the watermark
+passes it; a closed session leaves the state, timers and all. Sessions that have only viewed are never stored.
 
 Events behind the watermark (the stream's newest event time less the configured lateness, as in the
 medallion) never reach the sessions: Spark drops them and counts them (the health file's
@@ -14,7 +14,8 @@ medallion) never reach the sessions: Spark drops them and counts them (the healt
 
 Exactly once: a record's id is a hash of what it is (the session, when its state began, the abandonment and
 the product), so the tables' MERGE takes each record once however often a batch is replayed, and a new
-checkpoint, reading the topic again from its start, derives the same records. The topic gets each batch's
+checkpoint, reading the topic again from its start, derives the same records while its batches end where
+produced files end (see CartSettings.max_offsets_per_trigger). The topic gets each batch's
 records at least once, keyed by session, with the record id in the value for a consumer to drop repeats.
 """
 
@@ -178,8 +179,9 @@ class CartSessionProcessor(StatefulProcessor):
             return
         if timer == expiredTimerInfo.getExpiryTimeInMs():
             timer = None
-        cart, records = advance(cart, timerValues.getCurrentWatermarkInMs(), self.rules)
-        self._store(cart, timer)
+        watermark = timerValues.getCurrentWatermarkInMs()
+        cart, records = advance(cart, watermark, self.rules)
+        self._store(cart, timer, not_before=watermark + 1)
         if records:
             yield _record_frame(records)
 
@@ -191,18 +193,20 @@ class CartSessionProcessor(StatefulProcessor):
         cart, timer = stored
         return SessionCart.from_json(cart), timer
 
-    def _store(self, cart: SessionCart | None, timer: int | None) -> None:
-        """Keeps the session, with a timer at its deadline unless an earlier one is registered (a later timer
-        that fires finds the deadline not passed and registers the next); a closed session leaves."""
+    def _store(self, cart: SessionCart | None, timer: int | None, not_before: int = 0) -> None:
+        """Keeps the session, with a timer just before its deadline unless an earlier one is registered (a
+        later timer that fires finds the deadline not passed and registers the next); a closed session
+        leaves. Spark fires a timer once the watermark is past it, the rules once the watermark reaches the
+        deadline: hence a millisecond before, and never at a watermark already reached (`not_before`)."""
         if cart is None:
             self.session.clear()
             for registered in list(self.handle.listTimers()):
                 self.handle.deleteTimer(registered)
             return
-        deadline = cart.deadline(self.rules)
-        if timer is None or deadline < timer:
-            self.handle.registerTimer(deadline)
-            timer = deadline
+        due = max(cart.deadline(self.rules) - 1, not_before)
+        if timer is None or due < timer:
+            self.handle.registerTimer(due)
+            timer = due
         self.session.update((cart.to_json(), timer))
 
     def close(self) -> None:

@@ -142,6 +142,21 @@ def test_a_line_is_recovered_once_and_only_from_the_latest_abandonment() -> None
         until=41,
     )
     assert [record.kind for record in records] == ["abandoned", "recovered"]
+    # Product 1 left in the first abandoned cart, removed, and only product 2 in the second: buying 1 then
+    # recovers nothing.
+    _, records = run(
+        event(0, "cart", 1),
+        event(40, "remove_from_cart", 1),
+        event(41, "cart", 2),
+        event(80, "purchase", 1),
+        event(81, "purchase", 2),
+        until=81,
+    )
+    assert [(r.kind, r.episode, lines(r)) for r in records] == [
+        ("abandoned", 1, [(1, 1, Decimal("2.50"))]),
+        ("abandoned", 2, [(2, 1, Decimal("2.50"))]),
+        ("recovered", 2, [(2, 1, Decimal("2.50"))]),
+    ]
 
 
 def test_duplicated_events_change_nothing() -> None:
@@ -155,6 +170,15 @@ def test_duplicated_events_change_nothing() -> None:
     assert records == [] and cart is not None
     _, records = advance(cart, 99 * MINUTE, RULES)
     assert [lines(record) for record in records] == [[(1, 1, Decimal("2.50"))]]
+
+
+def test_a_replay_of_events_from_before_the_first_cart_event_changes_nothing() -> None:
+    batch = (event(0, "purchase", 1), event(1, "cart", 1), event(2, "cart", 2))
+    cart, _ = apply_all(None, batch, SESSION, RULES)
+    cart, records = apply_all(cart, batch, SESSION, RULES)  # the same file again, within the lateness
+    assert records == [] and cart is not None
+    _, records = advance(cart, 99 * MINUTE, RULES)
+    assert [lines(record) for record in records] == [[(1, 1, Decimal("2.50")), (2, 1, Decimal("2.50"))]]
 
 
 def test_a_batch_is_taken_in_event_time_order_and_a_later_batch_with_an_older_event_still_counts() -> None:
