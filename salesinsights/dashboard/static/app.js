@@ -278,7 +278,7 @@ const CARTS_POLL_MS = 5_000;
 function renderCarts(carts) {
   $("carts-day").textContent = carts.day ? `${carts.day} · abandoned after ${carts.idle_gap_minutes} min idle` : "no cart sessions yet";
   $("carts-rate").textContent = carts.abandonment_rate === null ? "–" : `${(carts.abandonment_rate * 100).toFixed(1)} %`;
-  $("carts-rate-note").textContent = `${carts.abandoned_sessions} of ${plural(carts.carting_sessions, "carting session")}`;
+  $("carts-rate-note").textContent = `${count.format(carts.abandoned_sessions)} of ${plural(carts.carting_sessions, "carting session")}`;
   $("carts-at-stake").textContent = money.format(carts.value_at_stake);
   $("carts-at-stake-note").textContent = "in carts left behind";
   $("carts-recovered").textContent = money.format(carts.recovered_value);
