@@ -209,9 +209,6 @@ class CartSessionProcessor(StatefulProcessor):
             timer = due
         self.session.update((cart.to_json(), timer))
 
-    def close(self) -> None:
-        pass
-
 
 def stored_sessions(spark: SparkSession, settings: Settings) -> tuple[DataFrame, DataFrame]:
     """What the query's state holds at its last committed batch: one row per session (user_session, its
