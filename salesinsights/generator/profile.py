@@ -171,13 +171,13 @@ USER_ID_COUNTER: dict[date, int] = {
 ACTIVITY_SIGMA = 2.0
 NEWCOMER_BOOST = 4.0
 NEWCOMER_DECAY_DAYS = 5.0
-# Shoppers cart and buy in far more of their sessions than browsers do (tuned so that 18-21% of sessions
-# whole inside a block cart and 11-12% of those buy, as measured; buyers hold about a quarter of the rows).
+# Shoppers cart and buy in far more of their sessions than browsers do (tuned so that 21% of sessions cart,
+# 3.3% buy, and buyers hold a quarter of the rows, as measured).
 SHOPPER_SHARE = 0.2
 SHOPPER_ACTIVITY_FACTOR = 4.0
-SHOPPER_CART_PROBABILITY = 0.36
-SHOPPER_PURCHASE_PROBABILITY = 0.08
-BROWSER_CART_PROBABILITY = 0.085
+SHOPPER_CART_PROBABILITY = 0.42
+SHOPPER_PURCHASE_PROBABILITY = 0.10
+BROWSER_CART_PROBABILITY = 0.10
 BROWSER_PURCHASE_PROBABILITY = 0.004
 
 # --- Sessions (measured on the three blocks) ---------------------------------------------------------------
@@ -213,15 +213,9 @@ ORDER_LINES_MEDIAN = 6.5
 ORDER_LINES_SIGMA = 0.8
 ORDER_LINES_MAX = 150
 PURCHASE_WITHOUT_CART_SHARE = 0.25
-# Within a session only some events refer to the session's own cart: removes 33-40%, purchases 42-60%. An
-# order takes everything the session carted: 0.6-0.9% of carting sessions buy and leave units in the cart.
+# Within a session only some events refer to the session's own cart: removes 33-40%, purchases 42-60%.
 REMOVE_FROM_SESSION_CART = 0.38
 PURCHASE_FROM_SESSION_CART = 0.6
-# Sessions rarely empty their own cart by removals: 2.5-3.3% of carting sessions end with an empty cart and
-# no purchase, while 84.5-84.8% end with units in it and no purchase (the three blocks, sessions whole
-# inside them). A session's removals undo distinct rows of its cart and leave the last one, but in this
-# share of the sessions, which empty it.
-REMOVALS_EMPTY_CART_SHARE = 0.2
 # A 20k-row block shows 7,400 distinct products, while a random 10k rows of a month show 6,260 (measured):
 # rows close in time share products far more than popularity alone explains. Views of a visit return to a
 # shortlist of its own, carts less so (24% of carted products were viewed in the same session), and each

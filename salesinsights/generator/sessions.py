@@ -55,12 +55,10 @@ def event_counts(shopper: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         lognormal_counts(profile.ORDER_LINES_MEDIAN, profile.ORDER_LINES_SIGMA, size, rng),
         profile.ORDER_LINES_MAX,
     )
-    # What an order takes from the session's own cart was carted in the session, and a buying session buys
-    # what it carted (real orders leave next to nothing of the session's cart behind: see profile).
-    carted = np.where(
-        buys,
-        np.ceil(lines * profile.PURCHASE_FROM_SESSION_CART).astype(np.int64),
+    # What an order takes from the session's own cart was carted in the session.
+    carted = np.maximum(
         lognormal_counts(profile.CARTS_MEDIAN, profile.CARTS_SIGMA, size, rng),
+        np.ceil(lines * profile.PURCHASE_FROM_SESSION_CART).astype(np.int64),
     )
     counts = np.zeros((size, 4), dtype=np.int64)
     counts[:, VIEW] = views * np.where(carts | buys, shopping_views, browsing_views)
@@ -72,18 +70,11 @@ def event_counts(shopper: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _cart_rows_removed(session: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """For each removal, the index of the session's cart row it undoes, or -1 (carted in an earlier
-    session). A session's removals undo distinct rows of its own cart and, unless the session is one of the
-    few that empty their cart, leave its last row in it: what the real sessions do (see profile)."""
+    session)."""
     cart_start = np.cumsum(counts[:, CART]) - counts[:, CART]
     carted = counts[session, CART]
-    in_cart = (carted > 0) & (rng.random(len(session)) < profile.REMOVE_FROM_SESSION_CART)
-    nth = np.zeros(len(session), dtype=np.int64)
-    nth[in_cart] = rank_within(session[in_cart])
-    first = rng.integers(0, np.iinfo(np.int64).max, len(counts))[session]
-    empties = rng.random(len(counts))[session] < profile.REMOVALS_EMPTY_CART_SHARE
-    kept = np.where(empties, carted, carted - 1)
-    pick = cart_start[session] + (first + nth) % np.maximum(carted, 1)
-    return np.where(in_cart & (nth < kept), pick, -1)
+    pick = cart_start[session] + np.floor(rng.random(len(session)) * carted).astype(np.int64)
+    return np.where((carted > 0) & (rng.random(len(session)) < profile.REMOVE_FROM_SESSION_CART), pick, -1)
 
 
 def _cart_rows_bought(session: np.ndarray, counts: np.ndarray) -> np.ndarray:
