@@ -77,7 +77,7 @@ stream-reset: setup ## Stop the streaming application, move its archive checkpoi
 	$(PY) -m salesinsights.cli stream reset
 	$(PY) -m salesinsights.cli platform start streaming
 
-bench-stream: setup ## Streaming throughput and micro-batch durations (DAYS=3, SCALE=1.0)
+bench-stream: setup ## Streaming throughput and micro-batch durations, with and without the cart sessions query (DAYS=3, SCALE=1.0)
 	$(PY) -m salesinsights.bench.stream $(if $(DAYS),--days $(DAYS)) $(if $(SCALE),--scale $(SCALE))
 
 bench-freshness: setup ## Seconds from landing file to purchase in the dashboard API (platform up; RATE=5000 DURATION=60)

@@ -261,14 +261,15 @@ function renderClv(status) {
   }
 }
 
-async function pollClv() {
+// A panel that asks its own endpoint at its own pace, apart from the overview.
+async function pollPanel(url, render, everyMs, what) {
   try {
-    const response = await fetch("/api/clv", { cache: "no-store", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-    if (response.ok) renderClv(await response.json());
+    const response = await fetch(url, { cache: "no-store", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    if (response.ok) render(await response.json());
   } catch (error) {
-    console.warn("CLV status update failed:", error);
+    console.warn(`${what} update failed:`, error);
   } finally {
-    setTimeout(pollClv, CLV_POLL_MS);
+    setTimeout(() => pollPanel(url, render, everyMs, what), everyMs);
   }
 }
 
@@ -298,17 +299,6 @@ function renderCarts(carts) {
   $("carts-brands").textContent = carts.top_brands.length
     ? `Top brands left behind: ${carts.top_brands.map((b) => `${b.brand} ${moneyShort.format(b.value)}`).join(" · ")}`
     : "";
-}
-
-async function pollCarts() {
-  try {
-    const response = await fetch("/api/carts", { cache: "no-store", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-    if (response.ok) renderCarts(await response.json());
-  } catch (error) {
-    console.warn("abandoned carts update failed:", error);
-  } finally {
-    setTimeout(pollCarts, CARTS_POLL_MS);
-  }
 }
 
 function render(data) {
@@ -355,5 +345,5 @@ for (const button of document.querySelectorAll("[data-windows]")) {
 }
 setInterval(renderFreshness, 250);
 poll();
-pollClv();
-pollCarts();
+pollPanel("/api/clv", renderClv, CLV_POLL_MS, "CLV status");
+pollPanel("/api/carts", renderCarts, CARTS_POLL_MS, "abandoned carts");
