@@ -68,3 +68,71 @@ def figures(events: pd.DataFrame) -> Figures:
         purchases_per_buyer_mean=float(purchases_per_buyer.mean()),
         purchases_per_buyer_median=float(purchases_per_buyer.median()),
     )
+
+
+@dataclass(frozen=True)
+class CartOutcomes:
+    """What the carting sessions of a contiguous block do, counting only sessions whole inside it (first
+    event 30 minutes after its start, last 30 minutes before its end: the samples cut sessions at their
+    edges). Shares of carting sessions, by the cart at the session's end (README's rules)."""
+
+    carting_sessions: int
+    events_per_session: float
+    carting_share: float  # of sessions
+    bought_everything: float  # bought, nothing left in the cart
+    emptied_by_removals: float  # bought nothing, nothing left
+    bought_and_left_units: float
+    abandoned: float  # bought nothing, units left
+
+
+EDGE_MARGIN = pd.Timedelta("30min")
+
+
+def cart_outcomes(events: pd.DataFrame, margin: pd.Timedelta = EDGE_MARGIN) -> CartOutcomes:
+    times = pd.to_datetime(events["event_time"], format="%Y-%m-%d %H:%M:%S UTC")
+    events = events.assign(t=times).sort_values("t", kind="stable")
+    spans = events.groupby("user_session")["t"].agg(["min", "max"])
+    whole = spans.index[(spans["min"] > times.min() + margin) & (spans["max"] < times.max() - margin)]
+    inside = events[events["user_session"].isin(whole) & (events["user_session"] != "")]
+    ends = {"bought_everything": 0, "emptied_by_removals": 0, "bought_and_left_units": 0, "abandoned": 0}
+    for _, rows in inside.groupby("user_session"):
+        cart: dict[str, int] = {}
+        bought = started = False
+        for kind, product in zip(rows["event_type"], rows["product_id"], strict=True):
+            started |= kind == "cart"
+            if kind == "cart":
+                cart[product] = cart.get(product, 0) + 1
+            elif started and kind == "remove_from_cart" and cart.get(product):
+                cart[product] -= 1
+            elif started and kind == "purchase":
+                bought = True
+                cart.pop(product, None)
+        if started:
+            left = sum(cart.values()) > 0
+            key = (
+                ("bought_and_left_units" if left else "bought_everything")
+                if bought
+                else ("abandoned" if left else "emptied_by_removals")
+            )
+            ends[key] += 1
+    carting = sum(ends.values())
+    sessions = inside["user_session"].nunique()
+    return CartOutcomes(
+        carting_sessions=carting,
+        events_per_session=len(inside) / sessions,
+        carting_share=carting / sessions,
+        **{key: count / carting for key, count in ends.items()},
+    )
+
+
+IDLE_GAP = pd.Timedelta("30min")
+
+
+def idle_gap_share(events: pd.DataFrame, idle: pd.Timedelta = IDLE_GAP) -> float:
+    """The share of a session's non-zero gaps between consecutive events that are longer than `idle`."""
+    named = events[events["user_session"] != ""]
+    times = pd.to_datetime(named["event_time"], format="%Y-%m-%d %H:%M:%S UTC")
+    ordered = named.assign(t=times).sort_values(["user_session", "t"], kind="stable")
+    gaps = ordered.groupby("user_session")["t"].diff().dropna()
+    gaps = gaps[gaps > pd.Timedelta(0)]
+    return float((gaps > idle).mean())

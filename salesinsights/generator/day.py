@@ -99,7 +99,7 @@ def simulate_day(day: date, seed: int, scale: float) -> DayEvents:
     visit = np.repeat(np.arange(len(visitors)), sessions_per_visit)
     users = visitors[visit]
 
-    counts = event_counts(pool.shopper[users], rng)
+    counts = event_counts(pool.shopper[users], pool.basket[users], rng)
     rows, is_copy = _with_duplicates(session_rows(counts, visit, build_catalogue(seed), rng), rng)
     rows = _timed(rows, is_copy, rng)
     # The surplus sessions (and the tail of the last one kept) are cut to the day's volume.

@@ -171,13 +171,13 @@ USER_ID_COUNTER: dict[date, int] = {
 ACTIVITY_SIGMA = 2.0
 NEWCOMER_BOOST = 4.0
 NEWCOMER_DECAY_DAYS = 5.0
-# Shoppers cart and buy in far more of their sessions than browsers do (tuned so that 21% of sessions cart,
-# 3.3% buy, and buyers hold a quarter of the rows, as measured).
+# Shoppers cart and buy in far more of their sessions than browsers do (tuned so that 18-21% of sessions
+# whole inside a block cart and 11-12% of those buy, as measured; buyers hold about a quarter of the rows).
 SHOPPER_SHARE = 0.2
 SHOPPER_ACTIVITY_FACTOR = 4.0
-SHOPPER_CART_PROBABILITY = 0.42
-SHOPPER_PURCHASE_PROBABILITY = 0.10
-BROWSER_CART_PROBABILITY = 0.10
+SHOPPER_CART_PROBABILITY = 0.36
+SHOPPER_PURCHASE_PROBABILITY = 0.08
+BROWSER_CART_PROBABILITY = 0.085
 BROWSER_PURCHASE_PROBABILITY = 0.004
 
 # --- Sessions (measured on the three blocks) ---------------------------------------------------------------
@@ -192,8 +192,8 @@ SESSION_SPACING_SIGMA = 1.0
 # the hour-of-day profile says, to put the rows on the profile (tuned by simulation).
 VISIT_START_LEAD_SECONDS = 2_400
 # Views per viewing session: median 1, p90 3-4, p99 16-19, mean 2.05 -> discrete Pareto (alpha 1.75 fits
-# these; 1.7 fits the event mix better once carting sessions are added).
-VIEWS_PARETO_ALPHA = 1.7
+# these; 1.8 fits the event mix of the blocks, 43-47% views, once carting sessions are as calibrated).
+VIEWS_PARETO_ALPHA = 1.8
 # 6.5% of sessions have no view; they are carting or buying sessions (23% of all), of which ~28% skip views.
 VIEW_IN_CART_SESSION_SHARE = 0.76
 # Carting sessions view more: 3.7-4.1 views on average (log-normal with that mean).
@@ -209,13 +209,26 @@ REMOVES_MEDIAN = 2.8
 REMOVES_SIGMA = 1.2
 # Order lines (one purchase row per product, all with the order's timestamp): median 6-7, p90 17-22, max
 # 49-148; a quarter of buying sessions carted nothing in that session (the cart was filled earlier).
-ORDER_LINES_MEDIAN = 6.5
+ORDER_LINES_MEDIAN = 7.0
 ORDER_LINES_SIGMA = 0.8
+# Of that spread (log-normal sigma), this much belongs to the customer: some customers fill large baskets
+# order after order, others small ones, as the spend per occasion of repeat buyers shows in every shop
+# (CDNOW's Gamma-Gamma fit: q = 3.7; the generated months: 6.3). Without it the customers' mean spend would
+# differ by chance alone, and a Gamma-Gamma fit on the generated months runs off to q -> infinity. The rest
+# varies from order to order: sqrt(USER² + ORDER²) = ORDER_LINES_SIGMA, the measured spread of an order.
+ORDER_LINES_USER_SIGMA = 0.4
+ORDER_LINES_ORDER_SIGMA = float((ORDER_LINES_SIGMA**2 - ORDER_LINES_USER_SIGMA**2) ** 0.5)
 ORDER_LINES_MAX = 150
 PURCHASE_WITHOUT_CART_SHARE = 0.25
-# Within a session only some events refer to the session's own cart: removes 33-40%, purchases 42-60%.
+# Within a session only some events refer to the session's own cart: removes 33-40%, purchases 42-60%. An
+# order takes everything the session carted: 0.6-0.9% of carting sessions buy and leave units in the cart.
 REMOVE_FROM_SESSION_CART = 0.38
 PURCHASE_FROM_SESSION_CART = 0.6
+# Sessions rarely empty their own cart by removals: 2.5-3.3% of carting sessions end with an empty cart and
+# no purchase, while 84.5-84.8% end with units in it and no purchase (the three blocks, sessions whole
+# inside them). A session's removals undo distinct rows of its cart and leave the last one, but in this
+# share of the sessions, which empty it.
+REMOVALS_EMPTY_CART_SHARE = 0.2
 # A 20k-row block shows 7,400 distinct products, while a random 10k rows of a month show 6,260 (measured):
 # rows close in time share products far more than popularity alone explains. Views of a visit return to a
 # shortlist of its own, carts less so (24% of carted products were viewed in the same session), and each
@@ -225,10 +238,11 @@ VIEW_SHORTLIST_SHARE = 0.6
 CART_SHORTLIST_SHARE = 0.12
 FEATURED_PRODUCTS = 200
 FEATURED_SHARE = 0.15
-# Seconds between events of a session when not zero: median 23, p90 188, p99 1,520 -> log-normal, capped.
+# Seconds between events of a session when not zero: median 23, p90 188, p99 1,300-1,520, and 0.64-0.86% of
+# them over 30 minutes (the idle gap that closes a cart session) -> log-normal, capped at two hours.
 GAP_MEDIAN_SECONDS = 22.0
-GAP_SIGMA = 1.7
-GAP_MAX_SECONDS = 3_600
+GAP_SIGMA = 1.8
+GAP_MAX_SECONDS = 7_200
 # Exact duplicate rows: 4.5-5.9% of rows, ~90% of them remove_from_cart (~31% of removes are written twice).
 DUPLICATE_PROBABILITY = {"view": 0.0, "cart": 0.015, "remove_from_cart": 0.31, "purchase": 0.001}
 TRIPLICATE_SHARE = 0.02

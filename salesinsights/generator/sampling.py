@@ -57,6 +57,8 @@ def discrete_pareto(alpha: float, size: int, rng: np.random.Generator) -> np.nda
     return np.floor((1.0 - rng.random(size)) ** (-1 / alpha)).astype(np.int64)
 
 
-def lognormal_counts(median: float, sigma: float, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Whole numbers >= 1, log-normal around `median`."""
+def lognormal_counts(
+    median: float | np.ndarray, sigma: float, size: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Whole numbers >= 1, log-normal around `median` (one for all, or one each)."""
     return np.maximum(1, np.rint(rng.lognormal(np.log(median), sigma, size))).astype(np.int64)

@@ -34,8 +34,9 @@ class Rows:
         return Rows(*(change(getattr(self, column.name)) for column in fields(self)))
 
 
-def event_counts(shopper: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Rows of each event type per session, shape (sessions, 4)."""
+def event_counts(shopper: np.ndarray, basket: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Rows of each event type per session, shape (sessions, 4), given whether each session's user is a
+    shopper and how large the user's orders run."""
     size = len(shopper)
     buys = rng.random(size) < np.where(
         shopper, profile.SHOPPER_PURCHASE_PROBABILITY, profile.BROWSER_PURCHASE_PROBABILITY
@@ -52,13 +53,15 @@ def event_counts(shopper: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     )
     browsing_views = discrete_pareto(profile.VIEWS_PARETO_ALPHA, size, rng)
     lines = buys * np.minimum(
-        lognormal_counts(profile.ORDER_LINES_MEDIAN, profile.ORDER_LINES_SIGMA, size, rng),
+        lognormal_counts(profile.ORDER_LINES_MEDIAN * basket, profile.ORDER_LINES_ORDER_SIGMA, size, rng),
         profile.ORDER_LINES_MAX,
     )
-    # What an order takes from the session's own cart was carted in the session.
-    carted = np.maximum(
-        lognormal_counts(profile.CARTS_MEDIAN, profile.CARTS_SIGMA, size, rng),
+    # What an order takes from the session's own cart was carted in the session, and a buying session buys
+    # what it carted (real orders leave next to nothing of the session's cart behind: see profile).
+    carted = np.where(
+        buys,
         np.ceil(lines * profile.PURCHASE_FROM_SESSION_CART).astype(np.int64),
+        lognormal_counts(profile.CARTS_MEDIAN, profile.CARTS_SIGMA, size, rng),
     )
     counts = np.zeros((size, 4), dtype=np.int64)
     counts[:, VIEW] = views * np.where(carts | buys, shopping_views, browsing_views)
@@ -70,11 +73,18 @@ def event_counts(shopper: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _cart_rows_removed(session: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """For each removal, the index of the session's cart row it undoes, or -1 (carted in an earlier
-    session)."""
+    session). A session's removals undo distinct rows of its own cart and, unless the session is one of the
+    few that empty their cart, leave its last row in it: what the real sessions do (see profile)."""
     cart_start = np.cumsum(counts[:, CART]) - counts[:, CART]
     carted = counts[session, CART]
-    pick = cart_start[session] + np.floor(rng.random(len(session)) * carted).astype(np.int64)
-    return np.where((carted > 0) & (rng.random(len(session)) < profile.REMOVE_FROM_SESSION_CART), pick, -1)
+    in_cart = (carted > 0) & (rng.random(len(session)) < profile.REMOVE_FROM_SESSION_CART)
+    nth = np.zeros(len(session), dtype=np.int64)
+    nth[in_cart] = rank_within(session[in_cart])
+    first = rng.integers(0, np.iinfo(np.int64).max, len(counts))[session]
+    empties = rng.random(len(counts))[session] < profile.REMOVALS_EMPTY_CART_SHARE
+    kept = np.where(empties, carted, carted - 1)
+    pick = cart_start[session] + (first + nth) % np.maximum(carted, 1)
+    return np.where(in_cart & (nth < kept), pick, -1)
 
 
 def _cart_rows_bought(session: np.ndarray, counts: np.ndarray) -> np.ndarray:

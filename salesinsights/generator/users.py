@@ -25,6 +25,8 @@ class UserPool:
     ids: np.ndarray
     activity: np.ndarray
     shopper: np.ndarray
+    # How large the customer's orders run: a factor on the order lines' median, log-normal around 1.
+    basket: np.ndarray
     registered_day: np.ndarray
     # first_of_day[d]: index of the first newcomer of epoch day d; first_of_day[EPOCH_DAYS] is the pool size.
     first_of_day: np.ndarray
@@ -70,11 +72,13 @@ def build_user_pool(seed: int, scale: float) -> UserPool:
     shopper = rng.random(size) < profile.SHOPPER_SHARE
     activity = rng.lognormal(0.0, profile.ACTIVITY_SIGMA, size)
     activity[shopper] *= profile.SHOPPER_ACTIVITY_FACTOR
+    # A stream of its own, so that adding it left every other draw of the pool as it was.
+    basket = stream(seed, "baskets").lognormal(0.0, profile.ORDER_LINES_USER_SIGMA, size)
     first_of_day = existing + np.concatenate([[0], np.cumsum(newcomers)])
     registered_day = np.concatenate(
         [np.full(existing, -1), np.repeat(np.arange(EPOCH_DAYS), newcomers)]
     ).astype(np.int32)
-    return UserPool(ids, activity, shopper, registered_day, first_of_day)
+    return UserPool(ids, activity, shopper, basket, registered_day, first_of_day)
 
 
 def newcomers(pool: UserPool, day: date) -> np.ndarray:

@@ -25,9 +25,11 @@ from tests.real_sample import (
     FIRST_BLOCK_ROWS,
     MAIN_SAMPLE,
     Figures,
+    cart_outcomes,
     data_lines,
     events_frame,
     figures,
+    idle_gap_share,
     real_sample,
 )
 from tests.support import REPO
@@ -163,3 +165,26 @@ def test_duplicates_and_orders_match_the_real_sample(window_figures: tuple[Figur
     assert generated.duplicate_share == pytest.approx(real.duplicate_share, rel=0.4)
     assert generated.purchases_per_buyer_mean == pytest.approx(real.purchases_per_buyer_mean, rel=0.35)
     assert generated.purchases_per_buyer_median == pytest.approx(real.purchases_per_buyer_median, abs=2.5)
+
+
+def test_carting_sessions_end_as_the_real_ones_do() -> None:
+    """Abandonment, the cart emptied by removals and orders that leave units behind, against the real
+    sample's first block (the generator's docstring in profile.py records the figures)."""
+    real = cart_outcomes(events_frame(data_lines(real_sample(MAIN_SAMPLE))[:FIRST_BLOCK_ROWS]))
+    lines = generate_lines(date(2019, 10, 1), SEED, 1.0)
+    generated = cart_outcomes(events_frame([line for line in lines if line < "2019-10-01 07:11"]))
+    print(f"real {real}\ngenerated {generated}")
+    assert generated.carting_sessions > 500
+    assert generated.abandoned == pytest.approx(real.abandoned, abs=0.04)
+    assert generated.emptied_by_removals == pytest.approx(real.emptied_by_removals, abs=0.025)
+    assert generated.bought_everything == pytest.approx(real.bought_everything, abs=0.04)
+    assert generated.bought_and_left_units < 0.02
+    assert generated.carting_share == pytest.approx(real.carting_share, abs=0.04)
+
+
+def test_sessions_go_idle_as_often_as_the_real_ones() -> None:
+    """Gaps over the abandoned-cart rules' idle gap (30 minutes) within a session: 0.86 % of the first block's
+    non-zero gaps (0.64 % in December's)."""
+    real = idle_gap_share(events_frame(data_lines(real_sample(MAIN_SAMPLE))[:FIRST_BLOCK_ROWS]))
+    generated = idle_gap_share(events_frame(generate_lines(date(2019, 10, 1), SEED, 1.0)))
+    assert generated == pytest.approx(real, abs=0.003)
