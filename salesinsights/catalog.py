@@ -511,16 +511,17 @@ GOLD_CART_SESSIONS = Table(
     keys=("record_id",),
 )
 
-# What the abandonment aggregates count, per hour or day: carting sessions by their first cart event,
-# abandonments and recoveries by when they happened.
+# What the abandonment aggregates count, per hour or day: the cohort of sessions that began carting in the
+# period and how many of them were abandoned (so the rate is a share), units and value by when they happened.
 _CART_MEASURES = (
     *_columns(
         ("carting_sessions", "long", "Sessions whose first cart event falls in the period."),
-        ("abandoned_sessions", "long", "Sessions abandoned in the period."),
+        ("abandoned_sessions", "long", "Of those, the sessions abandoned (then or later)."),
         (
             "abandonment_rate",
             "double",
-            "abandoned_sessions / carting_sessions (null without a carting session).",
+            "abandoned_sessions / carting_sessions: the period's cohort's share (null without a carting "
+            "session).",
         ),
         ("abandoned_units", "long", "Units in the carts abandoned."),
         ("value_at_stake", MONEY, "Value of the carts abandoned."),

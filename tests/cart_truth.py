@@ -90,7 +90,8 @@ class CartTruth:
     still_open: set[str]  # the sessions open at the end
 
     def daily(self) -> dict[str, tuple[int, int, int, Decimal, int, int, Decimal]]:
-        """Per day: carting, abandoned sessions, units, value at stake, recovered sessions, units, value."""
+        """Per day: carting sessions by their start, those of them abandoned, units and value at stake,
+        recovered sessions, units and value by when they happened."""
         days: dict[str, list] = {}
 
         def day(ms: int) -> list:
@@ -99,9 +100,9 @@ class CartTruth:
 
         for session, first in self.starts:
             day(first)[0].add(session)
-        for kind, session, _, lines, _, _, ms in self.records:
+        for kind, session, _, lines, started, _, ms in self.records:
             figures, at = day(ms), 1 if kind == "abandoned" else 4
-            figures[at].add(session)
+            (day(started) if kind == "abandoned" else figures)[at].add(session)
             figures[at + 1] += sum(units for _, units, _ in lines)
             figures[at + 2] += sum(value for _, _, value in lines)
         return {

@@ -78,8 +78,9 @@ def _money(column: Column) -> Column:
 
 
 def period_totals(sessions: DataFrame, outcomes: DataFrame, hourly: bool) -> DataFrame:
-    """gold.cart_abandonment_daily (or _hourly) rows: carting sessions by their first cart event, abandoned
-    and recovered sessions, units and value by when they happened."""
+    """gold.cart_abandonment_daily (or _hourly) rows. The rate is a cohort's: the sessions whose first cart
+    event falls in the period, and those of them abandoned (whenever that happened), so it never exceeds 1.
+    Units and value, abandoned or recovered, and the recovered sessions count by when they happened."""
 
     def period(time: str) -> list[Column]:
         day = F.to_date(time).alias("event_date")
@@ -89,21 +90,28 @@ def period_totals(sessions: DataFrame, outcomes: DataFrame, hourly: bool) -> Dat
     carting = sessions.groupBy(*period("first_cart_time")).agg(
         F.count_distinct("user_session").alias("carting_sessions")
     )
-
-    def of_kind(kind: str, prefix: str, value: str) -> DataFrame:
-        return (
-            outcomes.where(F.col("kind") == kind)
-            .groupBy(*period("event_time"))
-            .agg(
-                F.count_distinct("user_session").alias(f"{prefix}_sessions"),
-                F.sum("units").cast("long").alias(f"{prefix}_units"),
-                _money(F.col("value")).alias(value),
-            )
-        )
-
-    joined = carting.join(of_kind("abandoned", "abandoned", "value_at_stake"), keys, "full").join(
-        of_kind("recovered", "recovered", "recovered_value"), keys, "full"
+    abandonments = outcomes.where(F.col("kind") == "abandoned")
+    abandoned_cohort = abandonments.groupBy(*period("first_cart_time")).agg(
+        F.count_distinct("user_session").alias("abandoned_sessions")
     )
+
+    def happened(rows: DataFrame, *figures: Column) -> DataFrame:
+        return rows.groupBy(*period("event_time")).agg(*figures)
+
+    at_stake = happened(
+        abandonments,
+        F.sum("units").cast("long").alias("abandoned_units"),
+        _money(F.col("value")).alias("value_at_stake"),
+    )
+    recovered = happened(
+        outcomes.where(F.col("kind") == "recovered"),
+        F.count_distinct("user_session").alias("recovered_sessions"),
+        F.sum("units").cast("long").alias("recovered_units"),
+        _money(F.col("value")).alias("recovered_value"),
+    )
+    joined = carting
+    for figures in (abandoned_cohort, at_stake, recovered):
+        joined = joined.join(figures, keys, "full")
     counts = [
         "carting_sessions",
         "abandoned_sessions",
@@ -141,6 +149,13 @@ def product_totals(outcomes: DataFrame) -> DataFrame:
     )
 
 
+def touched_days(rows: DataFrame) -> list[date]:
+    """The days whose aggregates a batch of gold.cart_abandonment-shaped rows changes: those of its records,
+    and those on which an abandoned session began carting (its cohort's rate changes)."""
+    cohorts = rows.where(F.col("kind") == "abandoned").select(F.to_date("first_cart_time"))
+    return sorted(row[0] for row in rows.select("event_date").union(cohorts).distinct().collect())
+
+
 class CartRecordWriter:
     """The foreachBatch sink of the cart sessions query."""
 
@@ -156,7 +171,7 @@ class CartRecordWriter:
         try:
             if rows.count() == 0:
                 return
-            days = sorted(row.event_date for row in rows.select("event_date").distinct().collect())
+            days = touched_days(rows)
             carted = rows.where(F.col("kind") == CARTED)
             outcomes = rows.where(F.col("kind") != CARTED)
             self._merge(carted.select(*GOLD_CART_SESSIONS.column_names), GOLD_CART_SESSIONS, days)
@@ -170,7 +185,7 @@ class CartRecordWriter:
             )
             # The query's id, which Spark gives the batch's thread, and the batch: who last wrote a day.
             query_id = self.spark.sparkContext.getLocalProperty("sql.streaming.queryId")
-            self._aggregate(days, f"{query_id}:{batch_id}")
+            self.recompute(days, f"{query_id}:{batch_id}")
         finally:
             rows.unpersist()
 
@@ -190,13 +205,26 @@ class CartRecordWriter:
             .execute()
         )
 
-    def _aggregate(self, days: list[date], mark: str) -> None:
+    def recompute(self, days: list[date], mark: str) -> None:
+        """The aggregates of these days, anew from the fact tables."""
         sessions = self._read(GOLD_CART_SESSIONS, days)
-        outcomes = self._read(GOLD_CART_ABANDONMENT, days)
+        happened = self._read(GOLD_CART_ABANDONMENT, days)
+        # The days' cohorts: abandonments of sessions that began carting on one of them, on whatever day.
+        # The range lets Delta skip files by their statistics on first_cart_time (close to their partition's
+        # day), so this is no scan of the whole table.
+        cohorts = (
+            self.spark.read.format("delta")
+            .load(self.paths[GOLD_CART_ABANDONMENT])
+            .where(F.col("kind") == "abandoned")
+            .where(F.col("first_cart_time").between(F.lit(min(days)), F.date_add(F.lit(max(days)), 1)))
+            .where(F.to_date("first_cart_time").isin(days))
+        )
+        outcomes = happened.unionByName(cohorts).dropDuplicates(["record_id"])
+        in_days = F.col("event_date").isin(days)
         for table, rows in (
-            (GOLD_CART_ABANDONMENT_DAILY, period_totals(sessions, outcomes, hourly=False)),
-            (GOLD_CART_ABANDONMENT_HOURLY, period_totals(sessions, outcomes, hourly=True)),
-            (GOLD_CART_ABANDONED_PRODUCTS, product_totals(outcomes)),
+            (GOLD_CART_ABANDONMENT_DAILY, period_totals(sessions, outcomes, hourly=False).where(in_days)),
+            (GOLD_CART_ABANDONMENT_HOURLY, period_totals(sessions, outcomes, hourly=True).where(in_days)),
+            (GOLD_CART_ABANDONED_PRODUCTS, product_totals(happened)),
         ):
             replace_partitions(rows, self.paths[table], "event_date", days, mark)
 
