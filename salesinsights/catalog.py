@@ -524,7 +524,12 @@ _CART_MEASURES = (
             "session).",
         ),
         ("abandoned_units", "long", "Units in the carts abandoned."),
-        ("value_at_stake", MONEY, "Value of the carts abandoned."),
+        (
+            "value_at_stake",
+            MONEY,
+            "Value of the carts abandoned in the period (each abandonment: a cart abandoned again counts "
+            "again).",
+        ),
         ("recovered_sessions", "long", "Sessions that bought back a product of their abandoned cart."),
         ("recovered_units", "long", "Units of abandoned lines bought back."),
         ("recovered_value", MONEY, "Value of the abandoned lines bought back (as abandoned)."),

@@ -289,9 +289,10 @@ class CartSettings(BaseModel):
     # An abandoned session stays in state this long after its last event, so that a return and a purchase
     # can be recognised as a recovery; after it, the session's state is gone.
     recovery_window: timedelta = timedelta(hours=24)
-    # Records per micro-batch of the sessions query: above a produced file, so that live batches end where
-    # a file ends and the watermark cannot pass events of partitions read less far. A backlog larger than
-    # this (a new checkpoint re-reading the topic) is cut mid-file, where it can drop such events as late.
+    # Records per micro-batch of the sessions query, shared evenly by the raw topic's partitions: a bound on
+    # a batch's time under a backlog (a new checkpoint re-reads the whole topic). Where a batch cuts the
+    # partitions, the one read least far holds the watermark back (spark/cart_sessions.py), so no event
+    # falls behind it for the cut.
     max_offsets_per_trigger: int = Field(default=1_000_000, ge=1)
     trigger_interval: timedelta = timedelta(seconds=5)
 

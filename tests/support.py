@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -61,14 +61,18 @@ def platform_command(env: dict[str, str], *arguments: str, timeout_s: float = 60
     return result.stdout
 
 
-def start_streaming(settings: Settings, max_offsets_per_trigger: int = 60_000) -> subprocess.Popen[bytes]:
+def start_streaming(
+    settings: Settings, max_offsets_per_trigger: int = 60_000, overrides: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """The streaming application on the test's data and topics, in a session of its own: killing the
-    session takes the Spark JVM down with the Python driver, at once."""
+    session takes the Spark JVM down with the Python driver, at once. `overrides` are settings variables."""
     env = platform_env(
         settings.data,
         settings.kafka,
         PYSPARK_PYTHON=sys.executable,
-        **STREAMING_TEST_ENV | {"SALESINSIGHTS_SPARK__MAX_OFFSETS_PER_TRIGGER": str(max_offsets_per_trigger)},
+        **STREAMING_TEST_ENV
+        | {"SALESINSIGHTS_SPARK__MAX_OFFSETS_PER_TRIGGER": str(max_offsets_per_trigger)}
+        | dict(overrides or {}),
     )
     return start_job("streaming_medallion.py", env, settings.data / "streaming.log")
 

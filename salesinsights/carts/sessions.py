@@ -110,7 +110,8 @@ class SessionCart:
     # replay of what preceded the first cart event) changes nothing, as it did the first time.
     start_order: tuple[int, str, int] = (0, "", 0)
     lines: dict[int, CartLine] = field(default_factory=dict)
-    applied: set[str] = field(default_factory=set)
+    # The carts, removals and purchases applied (event id: event time): no event is applied twice.
+    applied: dict[str, int] = field(default_factory=dict)
     # Abandonments so far; the lines of the latest one not yet bought again, while it is idle or back.
     episode: int = 0
     abandoned: dict[int, CartLine] = field(default_factory=dict)
@@ -119,6 +120,12 @@ class SessionCart:
     @property
     def units(self) -> int:
         return sum(line.units for line in self.lines.values())
+
+    def forget_applied_before(self, watermark: int) -> None:
+        """Forgets the events older than the stream's watermark: from the next batch on, any copy of them
+        comes behind the watermark, and Spark drops it before it reaches the session. So the state holds the
+        ids of the last few minutes' events, not of the session's whole life."""
+        self.applied = {event: time for event, time in self.applied.items() if time >= watermark}
 
     def deadline(self, rules: CartRules) -> int:
         wait = rules.recovery_window_ms if self.idle else rules.idle_gap_ms
@@ -133,7 +140,7 @@ class SessionCart:
                 "last_event_time": self.last_event_time,
                 "start_order": list(self.start_order),
                 "lines": [_line_json(line) for line in self.lines.values()],
-                "applied": sorted(self.applied),
+                "applied": sorted(self.applied.items()),
                 "episode": self.episode,
                 "abandoned": [_line_json(line) for line in self.abandoned.values()],
                 "idle": self.idle,
@@ -151,7 +158,7 @@ class SessionCart:
             last_event_time=data["last_event_time"],
             start_order=tuple(data["start_order"]),
             lines={line.product_id: line for line in map(_line_from_json, data["lines"])},
-            applied=set(data["applied"]),
+            applied=dict(data["applied"]),
             episode=data["episode"],
             abandoned={line.product_id: line for line in map(_line_from_json, data["abandoned"])},
             idle=data["idle"],
@@ -221,7 +228,7 @@ def apply(
     cart.last_event_time = max(cart.last_event_time, event.event_time)
     if event.event_type == "view":
         return cart, records
-    cart.applied.add(event.event_id)
+    cart.applied[event.event_id] = event.event_time
     line = cart.lines.get(event.product_id)
     if event.event_type == CART:
         units = line.units + 1 if line else 1

@@ -258,8 +258,10 @@ class CartAbandonment(BaseModel):
     day: date | None = Field(description="Event date; null until the cart sessions query has written a day.")
     idle_gap_minutes: float = Field(description="The idle gap after which a cart counts as abandoned.")
     carting_sessions: int = Field(description="Sessions whose first cart event fell on the day.")
-    abandoned_sessions: int
-    abandonment_rate: float | None = Field(description="abandoned / carting sessions; null without any.")
+    abandoned_sessions: int = Field(description="Of those, the sessions abandoned (then or later).")
+    abandonment_rate: float | None = Field(
+        description="abandoned / carting sessions: the day's cohort's share; null without any."
+    )
     value_at_stake: float = Field(description="Value of the carts abandoned on the day.")
     recovered_sessions: int = Field(
         description="Sessions that bought back a product of their abandoned cart."

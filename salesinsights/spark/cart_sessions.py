@@ -8,20 +8,23 @@ crosses from the Python worker to the JVM. An event-time timer a millisecond bef
 (its last event plus the idle gap, or plus the recovery window once abandoned) fires when the watermark
 passes it; a closed session leaves the state, timers and all. Sessions that have only viewed are never stored.
 
-Events behind the watermark (the stream's newest event time less the configured lateness, as in the
-medallion) never reach the sessions: Spark drops them and counts them (the health file's
-`state_rows_dropped_by_watermark`).
+Each partition of the raw topic is a source of its own with a watermark of its own (its newest event time
+less the configured lateness), and the stream's watermark is the least of them (Spark's `min` policy for
+several watermarks): the medallion's rule, the oldest partition's newest event. So a batch that reads one
+partition further than another — a backlog cut by the batch cap, a new checkpoint re-reading the topic —
+never leaves the other's events behind the watermark. Events behind it never reach the sessions: Spark drops
+them and counts them (the health file's `state_rows_dropped_by_watermark`).
 
 Exactly once: a record's id is a hash of what it is (the session, when its state began, the abandonment and
 the product), so the tables' MERGE takes each record once however often a batch is replayed, and a new
-checkpoint, reading the topic again from its start, derives the same records while its batches end where
-produced files end (see CartSettings.max_offsets_per_trigger). The topic gets each batch's
+checkpoint, reading the topic again from its start, derives the same records. The topic gets each batch's
 records at least once, keyed by session, with the record id in the value for a consumer to drop repeats.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import reduce
 from typing import Any
 
 import pandas as pd
@@ -40,11 +43,12 @@ from salesinsights.carts.sessions import (
     apply_all,
 )
 from salesinsights.catalog import CART_LINE, GOLD_CART_ABANDONMENT
+from salesinsights.kafka_admin import topic_partitions
 from salesinsights.schema import EVENT_ID, SOURCE_FILE, SOURCE_LINE
 from salesinsights.settings import Settings
 from salesinsights.spark.cart_tables import CART_POOL, CartRecordWriter, ensure_cart_tables
 from salesinsights.spark.events import parse_records
-from salesinsights.spark.kafka_source import raw_records, spark_duration
+from salesinsights.spark.kafka_source import raw_partition_records, spark_duration
 
 CART_QUERY_NAME = "cart_sessions"
 # This query's state store alone: a streaming query takes a copy of the session's configuration when it
@@ -164,6 +168,8 @@ class CartSessionProcessor(StatefulProcessor):
         if cart is None and not any(event.event_type == CART for event in events):
             return  # a session with no cart yet: nothing to keep
         cart, records = apply_all(cart, events, user_session, self.rules)
+        if cart is not None:
+            cart.forget_applied_before(timerValues.getCurrentWatermarkInMs())
         self._store(cart, timer)
         if records:
             yield _record_frame(records)
@@ -181,6 +187,8 @@ class CartSessionProcessor(StatefulProcessor):
             timer = None
         watermark = timerValues.getCurrentWatermarkInMs()
         cart, records = advance(cart, watermark, self.rules)
+        if cart is not None:
+            cart.forget_applied_before(watermark)
         self._store(cart, timer, not_before=watermark + 1)
         if records:
             yield _record_frame(records)
@@ -210,12 +218,19 @@ class CartSessionProcessor(StatefulProcessor):
         self.session.update((cart.to_json(), timer))
 
 
+def cart_checkpoint(settings: Settings, partitions: int) -> str:
+    """The query's checkpoint for a raw topic of this many partitions: one source each, and Spark restarts a
+    query only on the sources it began with, so another count starts a checkpoint of its own (reading the
+    topic from its start, which the record ids make harmless)."""
+    return settings.checkpoint_path(f"{CART_QUERY_NAME}.{partitions}-partitions")
+
+
 def stored_sessions(spark: SparkSession, settings: Settings) -> tuple[DataFrame, DataFrame]:
     """What the query's state holds at its last committed batch: one row per session (user_session, its
     cart as JSON) and one per registered timer (user_session, expiry). Read from the checkpoint by Spark's
-    state data source, while the query runs or after."""
+    state data source, while the query runs or after (with the broker up: the checkpoint is the topic's)."""
     spark.streams.active  # noqa: B018 (the state store's coordinator comes with the query manager)
-    checkpoint = settings.checkpoint_path(CART_QUERY_NAME)
+    checkpoint = cart_checkpoint(settings, len(topic_partitions(settings.kafka, settings.kafka.raw_topic)))
     sessions = spark.read.format("statestore").option("stateVarName", "session").load(checkpoint)
     timers = spark.read.format("statestore").option("readRegisteredTimers", "true").load(checkpoint)
     return (
@@ -231,13 +246,20 @@ def start_cart_sessions(spark: SparkSession, settings: Settings) -> StreamingQue
     checkpoint reads the raw topic from its start (kept forever): the records' ids make that harmless."""
     ensure_cart_tables(spark, settings)
     config = settings.carts
-    events = session_events(parse_records(raw_records(spark, settings, config.max_offsets_per_trigger)))
-    records = (
-        events.withWatermark("event_time", spark_duration(settings.spark.watermark.total_seconds()))
-        .groupBy("user_session")
-        .transformWithStateInPandas(
-            CartSessionProcessor(cart_rules(settings)), _PROCESSOR_OUTPUT, "append", "eventtime"
-        )
+    partitions = topic_partitions(settings.kafka, settings.kafka.raw_topic)
+    share = -(-config.max_offsets_per_trigger // len(partitions))
+    lateness = spark_duration(settings.spark.watermark.total_seconds())
+    events = reduce(
+        DataFrame.unionByName,
+        (
+            session_events(
+                parse_records(raw_partition_records(spark, settings, partition, share))
+            ).withWatermark("event_time", lateness)
+            for partition in partitions
+        ),
+    )
+    records = events.groupBy("user_session").transformWithStateInPandas(
+        CartSessionProcessor(cart_rules(settings)), _PROCESSOR_OUTPUT, "append", "eventtime"
     )
     spark.sparkContext.setLocalProperty("spark.scheduler.pool", CART_POOL)
     before: dict[str, str | None] = {name: spark.conf.get(name, None) for name in STATE_STORE_CONF}
@@ -247,7 +269,7 @@ def start_cart_sessions(spark: SparkSession, settings: Settings) -> StreamingQue
         return (
             records.writeStream.queryName(CART_QUERY_NAME)
             .foreachBatch(CartRecordWriter(spark, settings))
-            .option("checkpointLocation", settings.checkpoint_path(CART_QUERY_NAME))
+            .option("checkpointLocation", cart_checkpoint(settings, len(partitions)))
             .trigger(processingTime=spark_duration(config.trigger_interval.total_seconds()))
             .start()
         )

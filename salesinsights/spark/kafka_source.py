@@ -1,4 +1,4 @@
-"""The raw topic as a streaming source, read the same way by the archive query and the live query."""
+"""The raw topic as a streaming source, read the same way by every query: whole, or a partition at a time."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import DataStreamReader
 
 from salesinsights.settings import Settings
 
@@ -26,19 +27,40 @@ def starting_offsets(topic: str, partitions: Iterable[int], archived: Mapping[in
     )
 
 
+def _raw_topic_reader(
+    spark: SparkSession, settings: Settings, max_offsets_per_trigger: int
+) -> DataStreamReader:
+    return (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka.bootstrap_servers)
+        # Only what the producer's transactions committed: a file is all in, or not yet at all.
+        .option("kafka.isolation.level", "read_committed")
+        .option("maxOffsetsPerTrigger", max_offsets_per_trigger)
+    )
+
+
 def raw_records(
     spark: SparkSession, settings: Settings, max_offsets_per_trigger: int, start: str = EARLIEST
 ) -> DataFrame:
     """Every committed record of the raw topic from `start` (only for a new checkpoint: an existing one
     says where the query goes on)."""
-    kafka = settings.kafka
     return (
-        spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", kafka.bootstrap_servers)
-        .option("subscribe", kafka.raw_topic)
+        _raw_topic_reader(spark, settings, max_offsets_per_trigger)
+        .option("subscribe", settings.kafka.raw_topic)
         .option("startingOffsets", start)
-        # Only what the producer's transactions committed: a file is all in, or not yet at all.
-        .option("kafka.isolation.level", "read_committed")
-        .option("maxOffsetsPerTrigger", max_offsets_per_trigger)
+        .load()
+    )
+
+
+def raw_partition_records(
+    spark: SparkSession, settings: Settings, partition: int, max_offsets_per_trigger: int
+) -> DataFrame:
+    """Every committed record of one partition of the raw topic, from its earliest (for a new checkpoint):
+    a source of its own, with a watermark of its own downstream."""
+    topic = settings.kafka.raw_topic
+    return (
+        _raw_topic_reader(spark, settings, max_offsets_per_trigger)
+        .option("assign", json.dumps({topic: [partition]}))
+        .option("startingOffsets", json.dumps({topic: {str(partition): _EARLIEST_OFFSET}}))
         .load()
     )

@@ -222,3 +222,16 @@ def test_the_state_survives_its_json() -> None:
     cart, _ = run(event(0, "cart", 1, "2.10"), event(1, "cart", 2), event(2, "remove_from_cart", 2), until=40)
     assert cart is not None and cart.idle and cart.abandoned and cart.applied
     assert SessionCart.from_json(cart.to_json()) == cart
+
+
+def test_the_state_forgets_the_events_behind_the_watermark_and_still_applies_nothing_twice() -> None:
+    """Ids of events older than the watermark leave the state (Spark drops their copies from the next batch
+    on); the newer ones stay, so a copy of a recent event in a later batch changes nothing."""
+    events = [event(0, "cart", 1), event(5, "cart", 2), event(12, "remove_from_cart", 1)]
+    cart, _ = apply_all(None, events, SESSION, RULES)
+    assert cart is not None
+    cart.forget_applied_before(10 * MINUTE)
+    assert set(cart.applied) == {events[2].event_id}
+    again, records = apply_all(SessionCart.from_json(cart.to_json()), events[2:], SESSION, RULES)
+    assert records == [] and again is not None
+    assert {line.product_id: line.units for line in again.lines.values()} == {2: 1}
