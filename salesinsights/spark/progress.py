@@ -38,13 +38,15 @@ def kafka_lag(progress: dict[str, Any]) -> int | None:
 
 
 def end_offsets(progress: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """Per topic and partition, the offset up to which the last micro-batch read (the first source's)."""
+    """Per topic and partition, the offset up to which the last micro-batch read, over all the query's
+    sources (the cart sessions query reads each partition of the raw topic as a source of its own)."""
+    read: dict[str, dict[str, int]] = {}
     for source in progress.get("sources", []):
-        return {
-            topic: {partition: int(offset) for partition, offset in partitions.items()}
-            for topic, partitions in _offsets(source.get("endOffset")).items()
-        }
-    return {}
+        for topic, partitions in _offsets(source.get("endOffset")).items():
+            read.setdefault(topic, {}).update(
+                {partition: int(offset) for partition, offset in partitions.items()}
+            )
+    return read
 
 
 def query_health(query: StreamingQuery) -> dict[str, Any]:
