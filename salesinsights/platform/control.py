@@ -97,6 +97,8 @@ def start_kafka(settings: Settings, supervisor: Supervisor) -> None:
         raise StartError(f"{slow}; last lines of its log:\n{_log_tail(settings, 'kafka')}") from None
     for change in ensure_topics(settings.kafka):
         _say(f"kafka: {change}")
+    # A topic just created has no leader for its partitions for a moment: its offsets cannot be read yet.
+    _wait_healthy(settings, supervisor, "kafka", lambda: health.kafka(settings)[0])
 
 
 def start_probed(settings: Settings, supervisor: Supervisor, name: str) -> None:
