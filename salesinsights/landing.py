@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -94,6 +95,15 @@ def _write_slice(settings: Settings, ledger: DropLedger, source_slice: SourceSli
     ledger.save()
     temporary.replace(target)
     return DropResult(source_slice, target, rows, "written")
+
+
+@contextmanager
+def drops_held(settings: Settings) -> Iterator[datetime | None]:
+    """No slice lands while this is held (a drop under way finishes first). Gives the end of the newest
+    source time landed so far (None before the first drop): the stream's own event-time clock, which a file
+    landed in the block may follow without being behind any event landed before it."""
+    with taken_in_turn(settings.run_dir, LEDGER_LOCK):
+        yield max((span.end for span in _ledger(settings).files.values()), default=None)
 
 
 def _ledger(settings: Settings) -> DropLedger:

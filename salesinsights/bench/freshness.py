@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
+from functools import partial
 
 import httpx
 import pyarrow.compute as pc
@@ -29,6 +30,7 @@ from deltalake import DeltaTable
 from salesinsights.bench.load import FILE_PREFIX, EventClock, LoadWriter, Probe
 from salesinsights.catalog import AUDIT_STREAM_BATCHES
 from salesinsights.dashboard.models import Health
+from salesinsights.landing import drops_held
 from salesinsights.settings import Settings, get_settings
 
 
@@ -184,6 +186,7 @@ def run(settings: Settings, options: argparse.Namespace) -> int:
         options.probes_per_file,
         settings.source.start,
         settings.source.seed,
+        drops_held=partial(drops_held, settings),
     )
     warmup_files = round(options.warmup / writer.interval)
     load = LoadThread(writer, warmup_files, warmup_files + round(options.duration / writer.interval))

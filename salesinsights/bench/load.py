@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -42,7 +43,9 @@ class Probe:
 
 class EventClock:
     """Event time for what is written now: starts at gold's newest event time and moves with the wall clock.
-    It jumps forward when gold gets ahead of it (a replay running alongside), so no probe is late."""
+    It jumps forward when the stream gets ahead of it (a replay running alongside), so no probe is late: a
+    replay lands a day of events a minute, 1,440 times faster than they happened, and the stream's
+    watermark follows the replayed event time, as it must for the replay's own windows."""
 
     def __init__(self, start: datetime) -> None:
         self._offset = start - datetime.now(UTC)
@@ -68,9 +71,11 @@ class LoadWriter:
         source_day: date,
         seed: int,
         interval: float = 1.0,
+        drops_held: Callable[[], AbstractContextManager[datetime | None]] = lambda: nullcontext(None),
     ) -> None:
         self.landing_dir = landing_dir
         self.clock = clock
+        self.drops_held = drops_held
         self.events_per_file = max(int(rate * interval), probes_per_file)
         self.probes_per_file = probes_per_file
         self.interval = interval
@@ -96,18 +101,22 @@ class LoadWriter:
         return probes
 
     def write_file(self, with_probes: bool) -> list[Probe]:
-        """Lands one file; returns its probes with the moment they landed."""
-        moment = self.clock.now()
+        """Lands one file, at the event time of the newest source time landed by a replay if that is ahead
+        (no replay's file lands meanwhile); returns its probes with the moment they landed."""
         name = f"{FILE_PREFIX}{self.run:04d}_{self.files:06d}.csv"
-        probes = self._probes(name, moment) if with_probes else []
-        stamp = moment.strftime(EVENT_TIME_FORMAT)
-        lines = [f"{stamp},{next(self._background)}" for _ in range(self.events_per_file - len(probes))]
-        for probe in probes:  # somewhere in the file, as a real purchase would be
-            lines.insert(self._random.randint(0, len(lines)), probe.line())
-        temporary = self.landing_dir / f"{TEMP_PREFIX}{name}"
-        # No fsync: durability is not what is measured, and the producer reads the page cache.
-        temporary.write_text(f"{CSV_HEADER}\n" + "\n".join(lines) + "\n")
-        temporary.replace(self.landing_dir / name)
+        with self.drops_held() as replayed_until:
+            if replayed_until is not None:
+                self.clock.catch_up(replayed_until)
+            moment = self.clock.now()
+            probes = self._probes(name, moment) if with_probes else []
+            stamp = moment.strftime(EVENT_TIME_FORMAT)
+            lines = [f"{stamp},{next(self._background)}" for _ in range(self.events_per_file - len(probes))]
+            for probe in probes:  # somewhere in the file, as a real purchase would be
+                lines.insert(self._random.randint(0, len(lines)), probe.line())
+            temporary = self.landing_dir / f"{TEMP_PREFIX}{name}"
+            # No fsync: durability is not what is measured, and the producer reads the page cache.
+            temporary.write_text(f"{CSV_HEADER}\n" + "\n".join(lines) + "\n")
+            temporary.replace(self.landing_dir / name)
         landed_at = time.time()
         self.files += 1
         self.events += len(lines)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,10 @@ import uvicorn
 from salesinsights.bench.freshness import nearest_rank, parse_args, run
 from salesinsights.bench.load import PROBE_PRODUCT_BASE, EventClock, LoadWriter
 from salesinsights.dashboard.app import create_app
+from salesinsights.landing import SourceSlice, drop_slice, drops_held
 from salesinsights.producer.reader import FileCounts, RawEvent, read_landing_file
 from salesinsights.schema import EVENT_TIME_FORMAT
-from salesinsights.settings import Settings
+from salesinsights.settings import Settings, SourceSettings
 from tests.gold_lake import Event, GoldLake, purchase
 from tests.support import free_port
 
@@ -72,6 +74,29 @@ def test_event_clock_jumps_forward_when_gold_gets_ahead_but_never_back() -> None
     assert clock.now() - START < timedelta(seconds=5)
     clock.catch_up(START + timedelta(days=1))
     assert clock.now() - (START + timedelta(days=1)) < timedelta(seconds=5)
+
+
+def test_probes_follow_a_replay_ahead_of_gold_and_land_after_its_files(tmp_path: Path) -> None:
+    """A replay (the file drop) landing a day a minute moves the stream's watermark a day ahead of gold each
+    minute: a probe stamped by gold's clock would be behind it and never counted."""
+    settings = Settings(data_dir=tmp_path / "data", source=SourceSettings(scale=0.001))
+    day = SourceSlice(START + timedelta(days=2), START + timedelta(days=3))
+    drop_slice(settings, day)
+    writer = LoadWriter(
+        settings.landing_dir,
+        EventClock(START),
+        rate=10,
+        probes_per_file=1,
+        source_day=date(2019, 10, 1),
+        seed=1,
+        drops_held=partial(drops_held, settings),
+    )
+
+    (probe,) = writer.write_file(with_probes=True)
+
+    assert day.end <= probe.event_time < day.end + timedelta(seconds=5)
+    (replayed,) = settings.landing_dir.glob("events_*")
+    assert replayed.stat().st_mtime <= probe.landed_at
 
 
 def test_percentiles_are_nearest_rank() -> None:
