@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SETUP_STAMP := $(VENV)/.setup-$(shell cat requirements.lock pyproject.toml jvm/*/pom.xml $$(find jvm -name '*.java' | sort) 2>/dev/null | sha256sum | cut -c1-16)
 
 .PHONY: help setup up down status logs password test test-unit lint generate maintenance clv sql dq expectations chaos stream-reset \
-	bench-stream \
+	bench-stream bench-replay \
 	bench-freshness bench-sql bench-clv clean
 
 help: ## List the targets
@@ -79,6 +79,9 @@ stream-reset: setup ## Stop the streaming application, move its archive checkpoi
 
 bench-stream: setup ## Streaming throughput and micro-batch durations, with and without the cart sessions query (DAYS=3, SCALE=1.0)
 	$(PY) -m salesinsights.bench.stream $(if $(DAYS),--days $(DAYS)) $(if $(SCALE),--scale $(SCALE))
+
+bench-replay: setup ## The whole source (five months, SCALE=1.0) landed, produced and streamed to gold; per-stage events/s, peak RSS, exact check, vs a plain Kafka→Delta append
+	$(PY) -m salesinsights.bench.replay $(if $(SCALE),--scale $(SCALE))
 
 bench-freshness: setup ## Seconds from landing file to purchase in the dashboard API (platform up; RATE=5000 DURATION=60)
 	$(PY) -m salesinsights.bench.freshness $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -70,26 +71,29 @@ def _offsets_since(
     ]
 
 
-def read_topic(kafka: KafkaSettings, topic: str, timeout_s: float = 30) -> list[Message]:
-    """Every committed record of a topic, from the beginning to its current end (read_committed)."""
+def topic_records(kafka: KafkaSettings, topic: str, timeout_s: float = 30) -> Iterator[Message]:
+    """Every committed record of a topic, from the beginning to its current end (read_committed), as read:
+    a topic of millions of records is counted or folded without being held. `timeout_s` bounds the whole
+    read."""
     consumer = consumer_from_start(kafka, topic, "reader", config={"enable.partition.eof": True})
     try:
         remaining = {partition.partition for partition in consumer.assignment()}
-        records: list[Message] = []
         deadline = time.monotonic() + timeout_s
         while remaining:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"reading {topic}: partitions {sorted(remaining)} did not reach their end")
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            error = message.error()
-            if error is None:
-                records.append(message)
-            elif error.code() == KafkaError._PARTITION_EOF:
-                remaining.discard(message.partition())
-            else:
-                raise KafkaException(error)
-        return records
+            for message in consumer.consume(10_000, 0.5):
+                error = message.error()
+                if error is None:
+                    yield message
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    remaining.discard(message.partition())
+                else:
+                    raise KafkaException(error)
     finally:
         consumer.close()
+
+
+def read_topic(kafka: KafkaSettings, topic: str, timeout_s: float = 30) -> list[Message]:
+    """Every committed record of a topic, from the beginning to its current end (read_committed)."""
+    return list(topic_records(kafka, topic, timeout_s))

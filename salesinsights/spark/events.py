@@ -47,6 +47,23 @@ SILVER_TYPES: dict[FieldKind, T.DataType] = {
 _LIMIT = f"_{EVENT_TIME_LIMIT}"
 
 
+def typed_record_schema() -> T.StructType:
+    """A raw record's fields with the event's in their silver types: what a plain reader that trusts the
+    producer (no rulebook, no quarantine) parses the JSON into, given TYPED_JSON_OPTIONS."""
+    kinds = {field.name: field.kind for field in EVENT_FIELDS}
+    return T.StructType(
+        [
+            T.StructField(
+                field.name, SILVER_TYPES[kinds[field.name]] if field.name in kinds else field.dataType
+            )
+            for field in RAW_RECORD_SCHEMA.fields
+        ]
+    )
+
+
+TYPED_JSON_OPTIONS = {"timestampFormat": SPARK_TIME_PATTERN}
+
+
 def _text(name: str) -> Column:
     """A raw field's text; an empty string counts as missing, as in the source files."""
     column = F.col(f"record.{name}")

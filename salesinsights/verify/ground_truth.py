@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -50,12 +50,23 @@ class Expected:
         }
 
 
-def valid_events_from_files(paths: Iterable[Path]) -> tuple[pd.DataFrame, int]:
-    """The valid rows of the files, as text with their event id, source file and line, in the order the
-    producer took them (their names' order, as it lists the landing folder), and how many rows were invalid.
-    A file that cannot be read to its end (a corrupt gzip) counts up to where the producer's reading stops."""
-    valid: list[dict[str, object]] = []
-    invalid = 0
+COLUMNS = [*CSV_COLUMNS, EVENT_ID, SOURCE_FILE, SOURCE_LINE]
+
+
+@dataclass(frozen=True)
+class FileTruth:
+    """One landed file's valid rows (as text, with their event id, source file and line) and how many of
+    its rows were invalid."""
+
+    path: Path
+    valid: pd.DataFrame
+    invalid: int
+
+
+def file_truths(paths: Iterable[Path]) -> Iterator[FileTruth]:
+    """Each file's truth, in the order the producer took them (their names' order, as it lists the landing
+    folder): the event-time limit of a file's records depends on the files before it. A file that cannot be
+    read to its end (a corrupt gzip) counts up to where the producer's reading stops."""
     stream_reference = None
     lead = ProducerSettings().event_time_lead
     for path in paths:
@@ -63,6 +74,8 @@ def valid_events_from_files(paths: Iterable[Path]) -> tuple[pd.DataFrame, int]:
         reference = file_reference(event_times(path), lead)
         limit = event_time_limit(stream_reference, reference, lead)
         stream_reference = newest_reference((stream_reference, reference))
+        valid: list[dict[str, object]] = []
+        invalid = 0
         opener = gzip.open if path.name.endswith(".gz") else open
         try:
             with opener(path, "rt", encoding="utf-8", newline="") as stream:
@@ -76,30 +89,43 @@ def valid_events_from_files(paths: Iterable[Path]) -> tuple[pd.DataFrame, int]:
                     ids = {EVENT_ID: event_id(path.name, number), SOURCE_FILE: path.name, SOURCE_LINE: number}
                     valid.append(row | ids)
         except (OSError, EOFError, zlib.error):
-            continue
-    columns = [*CSV_COLUMNS, EVENT_ID, SOURCE_FILE, SOURCE_LINE]
-    return pd.DataFrame(valid, columns=columns), invalid
+            pass
+        yield FileTruth(path, pd.DataFrame(valid, columns=COLUMNS), invalid)
+
+
+def valid_events_from_files(paths: Iterable[Path]) -> tuple[pd.DataFrame, int]:
+    """The valid rows of every file (see file_truths), and how many rows were invalid."""
+    truths = list(file_truths(paths))
+    frames = [truth.valid for truth in truths if not truth.valid.empty]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    return frame, sum(truth.invalid for truth in truths)
+
+
+def purchase_totals(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Revenue and units of the valid rows' purchases per event date and product (daily), and per product
+    and one-minute window (windows)."""
+    purchases = frame[frame["event_type"] == "purchase"].copy()
+    purchases["event_date"] = purchases["event_time"].str[:10]
+    purchases["product_id"] = purchases["product_id"].astype("int64")
+    purchases["price"] = [Decimal(text).quantize(CENT, ROUND_HALF_UP) for text in purchases["price"]]
+    # "2019-10-02 10:17:45 UTC" -> "2019-10-02T10:17:00Z"
+    purchases["window_start"] = (
+        purchases["event_time"].str[:10] + "T" + purchases["event_time"].str[11:16] + ":00Z"
+    )
+    daily = _totals(purchases, ["event_date", "product_id"])
+    return daily, _totals(purchases, ["product_id", "window_start"])
+
+
+def _totals(purchases: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return (
+        purchases.groupby(keys)
+        .agg(revenue=("price", lambda prices: sum(prices, Decimal(0))), units=("price", "size"))
+        .reset_index()
+    )
 
 
 def expected_from_files(paths: Iterable[Path]) -> Expected:
     """The medallion's expected contents from the files in the order the producer took them."""
     frame, invalid = valid_events_from_files(paths)
-    purchases = frame[frame["event_type"] == "purchase"].copy()
-    purchases["event_date"] = purchases["event_time"].str[:10]
-    purchases["product_id"] = purchases["product_id"].astype("int64")
-    purchases["price"] = [Decimal(text).quantize(CENT, ROUND_HALF_UP) for text in purchases["price"]]
-    daily = (
-        purchases.groupby(["event_date", "product_id"])
-        .agg(revenue=("price", lambda prices: sum(prices, Decimal(0))), units=("price", "size"))
-        .reset_index()
-    )
-    # "2019-10-02 10:17:45 UTC" -> "2019-10-02T10:17:00Z"
-    purchases["window_start"] = (
-        purchases["event_time"].str[:10] + "T" + purchases["event_time"].str[11:16] + ":00Z"
-    )
-    windows = (
-        purchases.groupby(["product_id", "window_start"])
-        .agg(revenue=("price", lambda prices: sum(prices, Decimal(0))), units=("price", "size"))
-        .reset_index()
-    )
+    daily, windows = purchase_totals(frame)
     return Expected(frozenset(frame[EVENT_ID]), invalid, daily, windows)

@@ -17,23 +17,25 @@ from salesinsights.catalog import (
     SILVER_EVENTS,
     SILVER_QUARANTINE,
 )
-from salesinsights.kafka_io import read_topic
+from salesinsights.kafka_io import read_topic, topic_records
 from salesinsights.lake import read_table
 from salesinsights.schema import SOURCE_FILE, SOURCE_LINE
 from salesinsights.settings import Settings
 from salesinsights.verify.ground_truth import Expected, expected_from_files
 
+WindowTotals = dict[tuple[int, str], tuple[Decimal, int]]
 
-def live_topic_totals(settings: Settings) -> dict[tuple[int, str], tuple[Decimal, int]]:
+
+def live_topic_totals(settings: Settings, timeout_s: float = 30) -> WindowTotals:
     """The gold topic's newest totals per product and window (a key's records share one partition)."""
     newest = {}
-    for message in read_topic(settings.kafka, settings.kafka.gold_sales_topic):
+    for message in topic_records(settings.kafka, settings.kafka.gold_sales_topic, timeout_s):
         record = json.loads(message.value() or b"")
         newest[(record["product_id"], record["window_start"])] = (Decimal(record["revenue"]), record["units"])
     return newest
 
 
-def gold_window_totals(settings: Settings) -> dict[tuple[int, str], tuple[Decimal, int]]:
+def gold_window_totals(settings: Settings) -> WindowTotals:
     return {
         (int(row.product_id), row.window_start.strftime("%Y-%m-%dT%H:%M:%SZ")): (
             Decimal(str(row.revenue)),
@@ -70,6 +72,18 @@ def _repeats(counts: Counter[Any]) -> int:
     return sum(count - 1 for count in counts.values() if count > 1)
 
 
+def dead_letter_repeats(settings: Settings, timeout_s: float = 30) -> int:
+    """Dead letters of one line (or one file) for one reason beyond the first."""
+    letters = Counter(
+        (letter.get(SOURCE_FILE), letter.get(SOURCE_LINE), letter.get("reason"))
+        for letter in (
+            json.loads(message.value() or b"{}")
+            for message in topic_records(settings.kafka, settings.kafka.dead_letter_topic, timeout_s)
+        )
+    )
+    return _repeats(letters)
+
+
 def check_lake(settings: Settings) -> LakeCheck:
     """Counts what is lost and what is repeated anywhere in the medallion, and names every difference."""
     expected = produced_truth(settings)
@@ -80,13 +94,6 @@ def check_lake(settings: Settings) -> LakeCheck:
     bronze_offsets = Counter(zip(bronze["kafka_partition"], bronze["kafka_offset"], strict=True))
     silver_ids = Counter(silver["event_id"])
     quarantined = Counter(quarantine["event_id"])
-    letters = Counter(
-        (letter.get(SOURCE_FILE), letter.get(SOURCE_LINE), letter.get("reason"))
-        for letter in (
-            json.loads(m.value() or b"{}")
-            for m in read_topic(settings.kafka, settings.kafka.dead_letter_topic)
-        )
-    )
     lost_events = expected.valid_ids - silver_ids.keys()
     extra_events = silver_ids.keys() - expected.valid_ids
     lost_records = committed - bronze_offsets.keys()
@@ -99,7 +106,7 @@ def check_lake(settings: Settings) -> LakeCheck:
         "bronze records repeated": _repeats(bronze_offsets),
         "quarantine rows repeated": _repeats(quarantined),
         "events both in silver and in the quarantine": len(silver_ids.keys() & quarantined.keys()),
-        "dead letters repeated": _repeats(letters),
+        "dead letters repeated": dead_letter_repeats(settings),
         "bronze records in neither silver nor the quarantine": max(unsorted, 0),
     }
     problems = [f"{what}: {count}" for what, count in counts.items() if count]

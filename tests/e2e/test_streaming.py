@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from deltalake import DeltaTable, write_deltalake
 from fastapi.testclient import TestClient
 
 from salesinsights.catalog import AUDIT_STREAM_BATCHES, GOLD_PRODUCT_SALES, SILVER_EVENTS, SILVER_QUARANTINE
@@ -21,6 +22,7 @@ from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import Settings, SourceSettings
 from salesinsights.verify.ground_truth import expected_from_files
 from salesinsights.verify.lake_check import live_topic_totals
+from salesinsights.verify.replay_check import check_replay
 from tests.ground_truth import (
     assert_gold_matches_files,
     assert_live_windows_match_files,
@@ -81,6 +83,9 @@ def test_gold_equals_ground_truth_bad_rows_are_quarantined_and_late_events_count
         assert_gold_matches_files(settings)
         assert_live_windows_match_files(settings)
         assert_api_matches_files(settings, "2019-10-02")
+        # The replay bench's check, which counts by file to scale to the five months, finds it exact too.
+        check = check_replay(settings)
+        assert (check.lost, check.duplicated, check.problems) == (0, 0, [])
         quarantine = table(settings, SILVER_QUARANTINE)
         times = [json.loads(raw)["event_time"] for raw in quarantine["raw_value"]]
         assert dict(zip(times, quarantine["reason"], strict=True)) == {
@@ -103,3 +108,17 @@ def test_gold_equals_ground_truth_bad_rows_are_quarantined_and_late_events_count
         assert_gold_matches_files(settings)  # the daily table counts it
     finally:
         stop(streaming)
+    assert_replay_check_finds_a_lost_and_a_repeated_event(settings)
+
+
+def assert_replay_check_finds_a_lost_and_a_repeated_event(settings: Settings) -> None:
+    """One view taken out of silver and another written twice: the bench's check counts one lost and one
+    repeated, and says where."""
+    silver = DeltaTable(SILVER_EVENTS.path(settings))
+    views = silver.to_pyarrow_table(filters=[("event_type", "=", "view")]).slice(0, 2)
+    silver.delete(f"event_id = '{views['event_id'][0]}'")
+    write_deltalake(SILVER_EVENTS.path(settings), views.slice(1, 1), mode="append")
+    check = check_replay(settings)
+    assert (check.lost, check.duplicated) == (1, 1)
+    assert "valid events missing from silver: 1" in check.problems
+    assert "silver rows repeated: 1" in check.problems
