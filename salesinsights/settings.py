@@ -295,6 +295,9 @@ class CartSettings(BaseModel):
     # falls behind it for the cut.
     max_offsets_per_trigger: int = Field(default=1_000_000, ge=1)
     trigger_interval: timedelta = timedelta(seconds=5)
+    # The daily, hourly and per-product aggregates are recomputed at most this often (three Delta commits
+    # each time), so they lag the fact tables by up to this much; abandonment itself waits idle_gap.
+    aggregates_interval: timedelta = Field(default=timedelta(seconds=30), ge=timedelta(0))
 
     @model_validator(mode="after")
     def _recovery_after_the_gap(self) -> CartSettings:

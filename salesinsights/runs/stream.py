@@ -19,6 +19,7 @@ from salesinsights.ops import Exit, job_parser, run_service
 from salesinsights.settings import Settings, get_settings
 from salesinsights.spark.archive import ARCHIVE_QUERY_NAME, start_archive
 from salesinsights.spark.cart_sessions import CART_QUERY_NAME, start_cart_sessions
+from salesinsights.spark.cart_tables import CartAggregates
 from salesinsights.spark.live import LIVE_QUERY_NAME, start_live_sales
 from salesinsights.spark.progress import write_health
 from salesinsights.spark.reset import STREAMING_LOCK
@@ -49,19 +50,29 @@ def run(settings: Settings) -> int:
         ARCHIVE_QUERY_NAME: start_archive(spark, settings),
         LIVE_QUERY_NAME: start_live_sales(spark, settings),
     }
-    if settings.carts.enabled:
-        queries[CART_QUERY_NAME] = start_cart_sessions(spark, settings)
+    aggregates = CartAggregates(spark, settings) if settings.carts.enabled else None
+    if aggregates is not None:
+        queries[CART_QUERY_NAME] = start_cart_sessions(spark, settings, aggregates)
+        aggregates.start()
     while any(query.isActive for query in queries.values()):
         stop_requested.wait(1)
         report(queries, settings.run_dir)
-        # Stopping, on request or because one query failed (the supervisor then restarts the whole
-        # application): each query once its micro-batch in flight is done.
-        if stop_requested.is_set() or not all(query.isActive for query in queries.values()):
+        # Stopping, on request or because one query (or the cart aggregates) failed (the supervisor then
+        # restarts the whole application): each query once its micro-batch in flight is done.
+        failed = not all(query.isActive for query in queries.values()) or (aggregates and aggregates.failure)
+        if stop_requested.is_set() or failed:
             for query in queries.values():
                 if query.isActive and not query.status["isTriggerActive"]:
                     query.stop()
     report(queries, settings.run_dir)
     errors = [f"{name}: {query.exception()}" for name, query in queries.items() if query.exception()]
+    if aggregates is not None:
+        try:
+            aggregates.close()
+        except Exception:
+            logging.exception("the cart aggregates could not be brought up to date")
+        if aggregates.failure is not None:
+            errors.append(f"cart aggregates: {aggregates.failure}")
     spark.stop()
     if errors and not stop_requested.is_set():
         logging.error("streaming query failed: %s", "; ".join(errors))

@@ -21,9 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from pyspark.sql import DataFrame, SparkSession
@@ -48,6 +46,7 @@ from salesinsights.spark.delta_io import append_once, replace_partitions
 from salesinsights.spark.events import parse_records
 from salesinsights.spark.kafka_source import raw_records, spark_duration, starting_offsets
 from salesinsights.spark.lake_progress import LakeProgress, archived_offsets, read_progress
+from salesinsights.spark.steps import StepClock
 from salesinsights.spark.tables import ensure_table, spark_schema
 
 log = logging.getLogger(__name__)
@@ -68,7 +67,7 @@ class ArchiveBatchWriter:
         self._query_known = threading.Event()
         self._progress: LakeProgress | None = None
         self.last_stats: BatchStats | None = None
-        self._step_seconds: dict[str, float] = {}
+        self._steps = StepClock()
         self._writes = ThreadPoolExecutor(max_workers=3, thread_name_prefix="archive-writes")
 
     def bind(self, query: StreamingQuery) -> None:
@@ -82,7 +81,7 @@ class ArchiveBatchWriter:
         self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", ARCHIVE_POOL)
         started = datetime.now(UTC)
         clock = time.monotonic()
-        self._step_seconds = {}
+        self._steps = StepClock()
         if self._progress is None:  # read once per process, then kept up to date
             checkpoint = self.settings.checkpoint_path(ARCHIVE_QUERY_NAME)
             self._progress = read_progress(
@@ -93,7 +92,7 @@ class ArchiveBatchWriter:
         records = medallion.fresh_records(records, progress.accounted).persist()
         parsed = parse_records(records).persist()
         try:
-            with self._step("parse"):
+            with self._steps.step("parse"):
                 overview = BatchOverview.of(parsed)
             # A batch can hold nothing but transaction markers, or only records the lake already holds.
             if overview.records:
@@ -102,12 +101,6 @@ class ArchiveBatchWriter:
             parsed.unpersist()
             records.unpersist()
         log.info("batch %d: %s in %.2fs", batch_id, self.last_stats, time.monotonic() - clock)
-
-    @contextmanager
-    def _step(self, name: str) -> Iterator[None]:
-        started = time.monotonic()
-        yield
-        self._step_seconds[name] = round(time.monotonic() - started, 3)
 
     def _silver(self, dates: list[date]) -> DataFrame:
         return (
@@ -126,10 +119,10 @@ class ArchiveBatchWriter:
         progress: LakeProgress,
     ) -> None:
         watermark = progress.watermark.current()
-        with self._step("first_arrivals"):
+        with self._steps.step("first_arrivals"):
             silver = self.spark.read.format("delta").load(self.paths[SILVER_EVENTS])
             arrivals = Arrivals.of(parsed, overview.silver_neighbours(silver), started, watermark)
-        with self._step("silver"):
+        with self._steps.step("silver"):
             append_once(arrivals.new_events, self.paths[SILVER_EVENTS], f"{self.query_id}:silver", batch_id)
         # Gold's days are aggregates over silver as it now stands, so they wait for silver's commit; bronze
         # and the quarantine are written beside them.
@@ -143,9 +136,9 @@ class ArchiveBatchWriter:
             self._write_windows(arrivals.dates, mark)
         for write in writes:
             write.result()
-        stats = BatchStats.of(overview, arrivals, watermark, self._step_seconds)
+        stats = BatchStats.of(overview, arrivals, watermark, self._steps.seconds)
         # Last: a batch's audit row says that everything it wrote is committed.
-        with self._step("audit"):
+        with self._steps.step("audit"):
             row = audit_row(self.query_id, batch_id, started, datetime.now(UTC), stats, overview.offsets)
             frame = self.spark.createDataFrame([row], spark_schema(AUDIT_STREAM_BATCHES))
             append_once(frame, self.paths[AUDIT_STREAM_BATCHES], f"{self.query_id}:audit", batch_id)
@@ -154,7 +147,7 @@ class ArchiveBatchWriter:
 
     def _write_windows(self, dates: list[date], mark: str) -> None:
         """gold.product_sales: the window dates of the batch's events, recomputed over silver."""
-        with self._step("gold_windows"):
+        with self._steps.step("gold_windows"):
             window = self.settings.spark.window
             replaced, read = window_dates(dates, window)
             totals = medallion.window_sales(self._silver(read), spark_duration(window.total_seconds()))
@@ -169,7 +162,7 @@ class ArchiveBatchWriter:
     def _write_daily(self, dates: list[date], mark: str) -> None:
         """gold.product_sales_daily: the days of the batch's events, recomputed over silver."""
         self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", ARCHIVE_POOL)
-        with self._step("gold_daily"):
+        with self._steps.step("gold_daily"):
             totals = medallion.daily_product_sales(self._silver(dates))
             replace_partitions(totals, self.paths[GOLD_PRODUCT_SALES_DAILY], "event_date", dates, mark)
 
@@ -186,10 +179,10 @@ class ArchiveBatchWriter:
         stored (under a checkpoint since lost) are left out."""
         self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", ARCHIVE_POOL)
         app = self.query_id
-        with self._step("bronze"):
+        with self._steps.step("bronze"):
             bronze = self._not_stored(medallion.bronze_rows(records, started), BRONZE_EVENTS, dedupe)
             append_once(bronze, self.paths[BRONZE_EVENTS], f"{app}:bronze", batch_id)
-        with self._step("quarantine"):
+        with self._steps.step("quarantine"):
             if overview.quarantined:
                 quarantine = self._not_stored(
                     medallion.quarantine_rows(parsed, started), SILVER_QUARANTINE, dedupe

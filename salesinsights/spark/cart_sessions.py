@@ -46,7 +46,7 @@ from salesinsights.catalog import CART_LINE, GOLD_CART_ABANDONMENT
 from salesinsights.kafka_admin import topic_partitions
 from salesinsights.schema import EVENT_ID, SOURCE_FILE, SOURCE_LINE
 from salesinsights.settings import Settings
-from salesinsights.spark.cart_tables import CART_POOL, CartRecordWriter, ensure_cart_tables
+from salesinsights.spark.cart_tables import CART_POOL, CartAggregates, CartRecordWriter, ensure_cart_tables
 from salesinsights.spark.events import parse_records
 from salesinsights.spark.kafka_source import raw_partition_records, spark_duration
 
@@ -183,13 +183,14 @@ class CartSessionProcessor(StatefulProcessor):
         cart, timer = self._load()
         if cart is None:
             return
-        if timer == expiredTimerInfo.getExpiryTimeInMs():
+        expired = expiredTimerInfo.getExpiryTimeInMs()
+        if timer == expired:
             timer = None
         watermark = timerValues.getCurrentWatermarkInMs()
         cart, records = advance(cart, watermark, self.rules)
         if cart is not None:
             cart.forget_applied_before(watermark)
-        self._store(cart, timer, not_before=watermark + 1)
+        self._store(cart, timer, not_before=watermark + 1, expired=expired)
         if records:
             yield _record_frame(records)
 
@@ -201,15 +202,20 @@ class CartSessionProcessor(StatefulProcessor):
         cart, timer = stored
         return SessionCart.from_json(cart), timer
 
-    def _store(self, cart: SessionCart | None, timer: int | None, not_before: int = 0) -> None:
+    def _store(
+        self, cart: SessionCart | None, timer: int | None, not_before: int = 0, expired: int | None = None
+    ) -> None:
         """Keeps the session, with a timer just before its deadline unless an earlier one is registered (a
         later timer that fires finds the deadline not passed and registers the next); a closed session
-        leaves. Spark fires a timer once the watermark is past it, the rules once the watermark reaches the
-        deadline: hence a millisecond before, and never at a watermark already reached (`not_before`)."""
+        leaves, with its timers but the one firing (`expired`: Spark has removed it, and a deletion of it
+        would log a warning). Spark fires a timer once the watermark is past it, the rules once the
+        watermark reaches the deadline: hence a millisecond before, and never at a watermark already reached
+        (`not_before`)."""
         if cart is None:
             self.session.clear()
             for registered in list(self.handle.listTimers()):
-                self.handle.deleteTimer(registered)
+                if registered != expired:
+                    self.handle.deleteTimer(registered)
             return
         due = max(cart.deadline(self.rules) - 1, not_before)
         if timer is None or due < timer:
@@ -241,9 +247,12 @@ def stored_sessions(spark: SparkSession, settings: Settings) -> tuple[DataFrame,
     )
 
 
-def start_cart_sessions(spark: SparkSession, settings: Settings) -> StreamingQuery:
-    """Creates the table if needed and starts the query in its scheduler pool; returns at once. A new
-    checkpoint reads the raw topic from its start (kept forever): the records' ids make that harmless."""
+def start_cart_sessions(
+    spark: SparkSession, settings: Settings, aggregates: CartAggregates
+) -> StreamingQuery:
+    """Creates the tables if needed and starts the query in its scheduler pool; returns at once. A new
+    checkpoint reads the raw topic from its start (kept forever): the records' ids make that harmless. The
+    days its batches touch go to `aggregates`, which the caller flushes."""
     ensure_cart_tables(spark, settings)
     config = settings.carts
     partitions = topic_partitions(settings.kafka, settings.kafka.raw_topic)
@@ -268,7 +277,7 @@ def start_cart_sessions(spark: SparkSession, settings: Settings) -> StreamingQue
     try:
         return (
             records.writeStream.queryName(CART_QUERY_NAME)
-            .foreachBatch(CartRecordWriter(spark, settings))
+            .foreachBatch(CartRecordWriter(spark, settings, aggregates))
             .option("checkpointLocation", cart_checkpoint(settings, len(partitions)))
             .trigger(processingTime=spark_duration(config.trigger_interval.total_seconds()))
             .start()

@@ -2,14 +2,18 @@
 
 Each batch's records are merged by id into their fact table (carted → gold.cart_sessions, abandoned and
 recovered → gold.cart_abandonment), so a replayed batch or a new checkpoint adds nothing twice; then the
-abandonments and recoveries go on the topic sales.cart_abandoned, and the days the batch touched are
+abandonments and recoveries go on the topic sales.cart_abandoned. The days the batches touched are
 recomputed over the fact tables into gold.cart_abandonment_daily, _hourly and gold.cart_abandoned_products,
-replaced whole (like gold over silver). The aggregates are pure functions over the fact tables' rows.
+replaced whole (like gold over silver), at most once per interval (CartAggregates). The aggregates are pure
+functions over the fact tables' rows.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import logging
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
 
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -26,7 +30,10 @@ from salesinsights.catalog import (
 )
 from salesinsights.settings import Settings
 from salesinsights.spark.delta_io import replace_partitions
+from salesinsights.spark.steps import StepClock
 from salesinsights.spark.tables import SPARK_MONEY, ensure_table
+
+log = logging.getLogger(__name__)
 
 CART_POOL = "carts"
 CARTED = "carted"
@@ -156,54 +163,93 @@ def touched_days(rows: DataFrame) -> list[date]:
     return sorted(row[0] for row in rows.select("event_date").union(cohorts).distinct().collect())
 
 
-class CartRecordWriter:
-    """The foreachBatch sink of the cart sessions query."""
+class CartAggregates:
+    """gold.cart_abandonment_daily, _hourly and gold.cart_abandoned_products: the days that batches touched,
+    recomputed over the fact tables at most once per `carts.aggregates_interval`, off the batches' path: by
+    a thread of their own between `start` and `close` (which flushes once more). Three Delta commits per
+    batch were most of a cart batch's time; a day's aggregates now lag its facts by up to the interval.
+
+    Days pending when the application dies are found again at its next start: those of the fact rows
+    recorded since an hour before the aggregates' newest update (no batch takes an hour), recomputed once,
+    which is harmless: the aggregates are replaced whole."""
+
+    CATCH_UP_SLACK = timedelta(hours=1)
 
     def __init__(self, spark: SparkSession, settings: Settings) -> None:
         self.spark = spark
-        self.settings = settings
         self.paths = {table: table.path(settings) for table in CART_TABLES}
+        self.interval = settings.carts.aggregates_interval.total_seconds()
+        self._lock = threading.Lock()
+        self._pending: set[date] = set()
+        self._mark = "catch-up"
+        self._due = 0.0
+        self._caught_up = False
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cart-aggregates", daemon=True)
+        self.failure: BaseException | None = None
 
-    def __call__(self, records: DataFrame, batch_id: int) -> None:
-        self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", CART_POOL)
-        # Computed once: a second action over the batch would run the stateful operator again.
-        rows = table_rows(records, datetime.now(UTC)).persist()
-        try:
-            if rows.count() == 0:
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stops the thread, then recomputes what is pending (unless the thread failed)."""
+        self._closing.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        if self.failure is None:
+            self.flush(force=True)
+
+    def _run(self) -> None:
+        while not self._closing.wait(1):
+            try:
+                self.flush()
+            except Exception as error:  # the application sees it and stops (its supervisor restarts it)
+                log.exception("the cart aggregates failed")
+                self.failure = error
                 return
-            days = touched_days(rows)
-            carted = rows.where(F.col("kind") == CARTED)
-            outcomes = rows.where(F.col("kind") != CARTED)
-            self._merge(carted.select(*GOLD_CART_SESSIONS.column_names), GOLD_CART_SESSIONS, days)
-            self._merge(outcomes, GOLD_CART_ABANDONMENT, days)
-            (
-                topic_records(outcomes)
-                .write.format("kafka")
-                .option("kafka.bootstrap.servers", self.settings.kafka.bootstrap_servers)
-                .option("topic", self.settings.kafka.cart_abandoned_topic)
-                .save()
-            )
-            # The query's id, which Spark gives the batch's thread, and the batch: who last wrote a day.
-            query_id = self.spark.sparkContext.getLocalProperty("sql.streaming.queryId")
-            self.recompute(days, f"{query_id}:{batch_id}")
-        finally:
-            rows.unpersist()
+
+    def touched(self, days: list[date], mark: str) -> None:
+        """Days whose facts a batch has committed; `mark` names the batch."""
+        with self._lock:
+            self._pending.update(days)
+            self._mark = mark
+
+    def flush(self, force: bool = False) -> None:
+        """Recomputes the pending days, if the interval has passed since the last time (or `force`). A
+        failure leaves them pending and raises."""
+        if not self._caught_up:
+            self.touched(self.stale_days(), self._mark)
+            self._caught_up = True
+        if not force and time.monotonic() < self._due:
+            return
+        with self._lock:
+            days, mark, self._pending = sorted(self._pending), self._mark, set()
+        if not days:
+            return
+        self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", CART_POOL)
+        try:
+            self.recompute(days, mark)
+        except BaseException:
+            self.touched(days, mark)
+            raise
+        self._due = time.monotonic() + self.interval
+
+    def stale_days(self) -> list[date]:
+        """The days of the facts that the aggregates may not count yet (see the class)."""
+        daily = self.spark.read.format("delta").load(self.paths[GOLD_CART_ABANDONMENT_DAILY])
+        newest = daily.agg(F.max("updated_at")).first()
+        since = None if newest is None or newest[0] is None else newest[0] - self.CATCH_UP_SLACK
+        facts = self._facts(GOLD_CART_SESSIONS, F.lit(CARTED)).unionByName(
+            self._facts(GOLD_CART_ABANDONMENT, F.col("kind"))
+        )
+        return touched_days(facts if since is None else facts.where(F.col("recorded_at") >= F.lit(since)))
+
+    def _facts(self, table: Table, kind: Column) -> DataFrame:
+        rows = self.spark.read.format("delta").load(self.paths[table])
+        return rows.select(kind.alias("kind"), "event_date", "first_cart_time", "recorded_at")
 
     def _read(self, table: Table, days: list[date]) -> DataFrame:
         return self.spark.read.format("delta").load(self.paths[table]).where(F.col("event_date").isin(days))
-
-    def _merge(self, rows: DataFrame, table: Table, days: list[date]) -> None:
-        """Inserts the rows whose record id the table lacks (in the batch's days, where they must lie)."""
-        dates = ", ".join(f"DATE'{day}'" for day in days)
-        (
-            DeltaTable.forPath(self.spark, self.paths[table])
-            .alias("stored")
-            .merge(
-                rows.alias("batch"), f"stored.event_date IN ({dates}) AND stored.record_id = batch.record_id"
-            )
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
 
     def recompute(self, days: list[date], mark: str) -> None:
         """The aggregates of these days, anew from the fact tables."""
@@ -227,6 +273,63 @@ class CartRecordWriter:
             (GOLD_CART_ABANDONED_PRODUCTS, product_totals(happened)),
         ):
             replace_partitions(rows, self.paths[table], "event_date", days, mark)
+
+
+class CartRecordWriter:
+    """The foreachBatch sink of the cart sessions query: the facts, merged by id, and the topic; the days
+    touched go to the aggregates."""
+
+    def __init__(self, spark: SparkSession, settings: Settings, aggregates: CartAggregates) -> None:
+        self.spark = spark
+        self.settings = settings
+        self.aggregates = aggregates
+        self.paths = {table: table.path(settings) for table in CART_TABLES}
+
+    def __call__(self, records: DataFrame, batch_id: int) -> None:
+        self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", CART_POOL)
+        clock = StepClock()
+        # Computed once: a second action over the batch would run the stateful operator again.
+        rows = table_rows(records, datetime.now(UTC)).persist()
+        try:
+            with clock.step("sessions"):
+                count = rows.count()
+            if count == 0:
+                return
+            with clock.step("days"):
+                days = touched_days(rows)
+            carted = rows.where(F.col("kind") == CARTED)
+            outcomes = rows.where(F.col("kind") != CARTED)
+            with clock.step("merge_sessions"):
+                self._merge(carted.select(*GOLD_CART_SESSIONS.column_names), GOLD_CART_SESSIONS, days)
+            with clock.step("merge_outcomes"):
+                self._merge(outcomes, GOLD_CART_ABANDONMENT, days)
+            with clock.step("topic"):
+                (
+                    topic_records(outcomes)
+                    .write.format("kafka")
+                    .option("kafka.bootstrap.servers", self.settings.kafka.bootstrap_servers)
+                    .option("topic", self.settings.kafka.cart_abandoned_topic)
+                    .save()
+                )
+            # The query's id, which Spark gives the batch's thread, and the batch: who last wrote a day.
+            query_id = self.spark.sparkContext.getLocalProperty("sql.streaming.queryId")
+            self.aggregates.touched(days, f"{query_id}:{batch_id}")
+        finally:
+            rows.unpersist()
+            log.info("cart batch %d: %s", batch_id, clock.seconds)
+
+    def _merge(self, rows: DataFrame, table: Table, days: list[date]) -> None:
+        """Inserts the rows whose record id the table lacks (in the batch's days, where they must lie)."""
+        dates = ", ".join(f"DATE'{day}'" for day in days)
+        (
+            DeltaTable.forPath(self.spark, self.paths[table])
+            .alias("stored")
+            .merge(
+                rows.alias("batch"), f"stored.event_date IN ({dates}) AND stored.record_id = batch.record_id"
+            )
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
 
 
 def ensure_cart_tables(spark: SparkSession, settings: Settings) -> None:

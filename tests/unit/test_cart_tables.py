@@ -1,10 +1,12 @@
 """The abandonment aggregates over real Delta fact tables: the rate is a cohort's (the sessions that began
 carting in the period, and those of them abandoned, whenever), so it never exceeds 1, also for a session that
-began carting before midnight and was abandoned after it; value and units count when they happened."""
+began carting before midnight and was abandoned after it; value and units count when they happened. They are
+recomputed at most once per interval, and days left pending by a dead application are found at the next
+start."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +20,8 @@ from salesinsights.catalog import (
     GOLD_CART_SESSIONS,
     Table,
 )
-from salesinsights.settings import Settings
-from salesinsights.spark.cart_tables import CartRecordWriter, ensure_cart_tables, touched_days
+from salesinsights.settings import CartSettings, Settings
+from salesinsights.spark.cart_tables import CartAggregates, ensure_cart_tables, touched_days
 from salesinsights.spark.tables import spark_schema
 
 DAY1, DAY2 = date(2019, 10, 1), date(2019, 10, 2)
@@ -85,7 +87,7 @@ def test_the_rate_is_the_cohorts_and_never_above_one(spark: SparkSession, tmp_pa
     late, b, c = at(DAY1, 23, 50), at(DAY1, 10, 0), at(DAY2, 1, 0)
     append(spark, settings, GOLD_CART_SESSIONS, [started("A", late), started("B", b), started("C", c)])
     append(spark, settings, GOLD_CART_ABANDONMENT, [outcome("abandoned", "C", c, at(DAY2, 1, 30), "4.00")])
-    writer = CartRecordWriter(spark, settings)
+    writer = CartAggregates(spark, settings)
     writer.recompute([DAY1, DAY2], "test:1")
 
     # The batch that abandons A touches its own day and the day A began carting.
@@ -106,3 +108,42 @@ def test_the_rate_is_the_cohorts_and_never_above_one(spark: SparkSession, tmp_pa
     # After midnight: A's value at stake, but no cohort of its own, so no rate.
     assert hour[at(DAY2, 0, 0)] == (0, 0, None, Decimal("10.00"), Decimal("0.00"))
     assert all(rate is None or rate <= 1 for _, _, rate, _, _ in hourly.values())
+
+
+def daily_days(spark: SparkSession, settings: Settings) -> set[date]:
+    return set(figures(spark, settings, GOLD_CART_ABANDONMENT_DAILY, "event_date"))
+
+
+def test_pending_days_wait_for_the_interval_and_a_restart_recomputes_what_a_dead_one_left(
+    spark: SparkSession, tmp_path: Any
+) -> None:
+    settings = Settings(data_dir=tmp_path, carts=CartSettings(aggregates_interval=timedelta(hours=1)))
+    ensure_cart_tables(spark, settings)
+    append(spark, settings, GOLD_CART_SESSIONS, [started("A", at(DAY1, 10, 0))])
+    first = CartAggregates(spark, settings)
+    first.flush()  # its first: every day of the facts (the aggregates were never written)
+    assert daily_days(spark, settings) == {DAY1}
+
+    # A batch commits a fact of DAY2 and hands the day over; the interval has not passed.
+    append(
+        spark,
+        settings,
+        GOLD_CART_SESSIONS,
+        [started("B", at(DAY2, 9, 0)) | {"recorded_at": datetime.now(UTC)}],
+    )
+    first.touched([DAY2], "test:2")
+    first.flush()
+    assert daily_days(spark, settings) == {DAY1}
+
+    # The application dies with DAY2 pending; the next one's first flush finds it by when it was recorded.
+    second = CartAggregates(spark, settings)
+    second.flush()
+    assert daily_days(spark, settings) == {DAY1, DAY2}
+    assert figures(spark, settings, GOLD_CART_ABANDONMENT_DAILY, "event_date")[DAY2][0] == 1
+
+    # A clean stop flushes what is pending whatever the interval.
+    append(spark, settings, GOLD_CART_SESSIONS, [started("C", at(DAY2, 11, 0))])
+    second.touched([DAY2], "test:3")
+    second.start()
+    second.close()
+    assert figures(spark, settings, GOLD_CART_ABANDONMENT_DAILY, "event_date")[DAY2][0] == 2
