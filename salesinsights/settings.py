@@ -95,6 +95,9 @@ class ProducerSettings(BaseModel):
     settle: timedelta = timedelta(milliseconds=500)
     # Events further ahead of the stream's event time than this are quarantined (event_time_ahead_of_stream).
     event_time_lead: timedelta = timedelta(days=1)
+    # The Kafka transactional id: a new producer with it fences an older one. A producer of other topics on
+    # the same broker (a benchmark's) needs an id of its own, or the two fence each other.
+    transactional_id: str = "salesinsights-producer"
     # How long a file's commit may wait for the broker; then the file is produced again once it answers.
     commit_timeout: timedelta = timedelta(seconds=60)
     # While the broker does not answer, the producer retries with this back-off, doubling up to the cap.

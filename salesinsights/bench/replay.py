@@ -136,13 +136,23 @@ def caught_up_queries(settings: Settings, pid: int, available: TopicOffsets) -> 
 
 
 def child(settings: Settings, command: list[str], log_name: str) -> subprocess.Popen[bytes]:
+    """One of the platform's processes on the bench's data, lake, checkpoints and topics (whatever a .env
+    file says), in a session of its own, with a transactional id of its own: the platform's producer, on the
+    same broker, would otherwise fence it, and it the platform's."""
     tuned = {key: value for key, value in os.environ.items() if key.startswith(PASSED_SETTINGS)}
+    own = {
+        f"{ENV_PREFIX}LAKE_ROOT": settings.lake,
+        f"{ENV_PREFIX}CHECKPOINT_ROOT": settings.checkpoints,
+        f"{ENV_PREFIX}PRODUCER__TRANSACTIONAL_ID": f"bench-{settings.kafka.raw_topic}",
+    }
     log_path = settings.log_dir / log_name
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as output:
         return subprocess.Popen(
             command,
-            env=child_environment(settings.data, settings.kafka, PYSPARK_PYTHON=sys.executable, **tuned),
+            env=child_environment(
+                settings.data, settings.kafka, PYSPARK_PYTHON=sys.executable, **tuned | own
+            ),
             stdout=output,
             stderr=output,
             start_new_session=True,
@@ -150,9 +160,23 @@ def child(settings: Settings, command: list[str], log_name: str) -> subprocess.P
 
 
 def stop_child(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+    """SIGTERM (the in-flight work finishes), then after 180 s SIGKILL to its whole session."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
         process.wait(180)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def raw_end_offsets(settings: Settings) -> TopicOffsets | None:
+    """The raw topic's committed end offsets, once the broker tells them for every partition."""
+    available = committed_end_offsets(settings.kafka, [settings.kafka.raw_topic])
+    if not available or not available.get(settings.kafka.raw_topic):
+        return None
+    return available
 
 
 def replay(settings: Settings, broker_pid: int, timeout_s: float) -> tuple[Stages, int]:
@@ -176,7 +200,8 @@ def replay(settings: Settings, broker_pid: int, timeout_s: float) -> tuple[Stage
                         raise SystemExit(f"the {name} exited early; see {settings.log_dir}")
                 if stages.producer is None and producer_done(settings, producer.pid):
                     stages.producer = round(elapsed, 1)
-                    available = committed_end_offsets(settings.kafka, [settings.kafka.raw_topic])
+                if stages.producer is not None and available is None:
+                    available = raw_end_offsets(settings)
                 if available is not None:
                     for name, caught_up in caught_up_queries(settings, stream.pid, available).items():
                         if caught_up and stages.queries.get(name) is None:
@@ -184,18 +209,21 @@ def replay(settings: Settings, broker_pid: int, timeout_s: float) -> tuple[Stage
                         stages.queries.setdefault(name, None)
                 time.sleep(POLL_S)
     finally:
-        stop_child(producer)
-        stop_child(stream)
+        try:
+            stop_child(producer)
+        finally:
+            stop_child(stream)
     return stages, memory.peak_bytes
 
 
 def plain_append_seconds(settings: Settings) -> tuple[float, int]:
-    """The anchor: Spark's own Kafka → Delta append of the raw topic, each record's JSON parsed into typed
-    columns, in one availableNow run of a session configured as the platform's. The seconds from the query's
+    """The anchor: Spark's own Kafka → Delta append of the raw topic, each record's JSON parsed and its
+    fields cast to their types (no rulebook, no quarantine, no idempotence), in one availableNow run of a
+    session configured as the platform's. The seconds from the query's
     start to its end (the session's start left out), and the rows it wrote."""
     from pyspark.sql import functions as F
 
-    from salesinsights.spark.events import TYPED_JSON_OPTIONS, typed_record_schema
+    from salesinsights.spark.events import typed_record
     from salesinsights.spark.session import build_spark
 
     spark = build_spark(settings, "salesinsights-bench-plain-append")
@@ -209,13 +237,8 @@ def plain_append_seconds(settings: Settings) -> tuple[float, int]:
             .option("startingOffsets", "earliest")
             .load()
         )
-        typed = records.select(
-            F.from_json(F.col("value").cast("string"), typed_record_schema(), TYPED_JSON_OPTIONS).alias(
-                "event"
-            ),
-            "partition",
-            "offset",
-        ).select("event.*", "partition", "offset")
+        typed = records.select(typed_record(F.col("value")).alias("event"), "partition", "offset")
+        typed = typed.select("event.*", "partition", "offset")
         began = time.monotonic()
         query = (
             typed.writeStream.format("delta")
@@ -267,6 +290,9 @@ def run_bench(settings: Settings, broker_pid: int, timeout_s: float) -> dict[str
     files = sorted(path for path in settings.landing_dir.iterdir() if not path.name.startswith("."))
     log(f"{len(files)} files landed in {landing_s:.0f} s; producer and streaming application starting")
     stages, peak_rss = replay(settings, broker_pid, timeout_s)
+    rejected = list(settings.rejected_dir.iterdir()) if settings.rejected_dir.is_dir() else []
+    if rejected:  # the check's truth is the produced files: a rejected one would pass unseen
+        raise SystemExit(f"the producer rejected {len(rejected)} files; see {settings.rejected_dir}")
     queries = stages.finished()
     wall_s = max(queries.values())
     log(f"replayed in {wall_s:.0f} s; checking the lake against the files ...")

@@ -77,15 +77,16 @@ class LandingProducer:
     def __init__(
         self,
         settings: Settings,
-        transactional_id: str = "salesinsights-producer",
+        transactional_id: str | None = None,
         stopping: threading.Event | None = None,
         wait_for_broker: bool = False,
     ) -> None:
-        """Connects (fencing any older instance) and reads which files are done. With `wait_for_broker`,
-        a broker that does not answer is waited for until it does or `stopping` is set."""
+        """Connects (fencing any older instance with its transactional id, the settings' by default) and
+        reads which files are done. With `wait_for_broker`, a broker that does not answer is waited for until
+        it does or `stopping` is set."""
         self.settings = settings
         self.kafka = settings.kafka
-        self.transactional_id = transactional_id
+        self.transactional_id = transactional_id or settings.producer.transactional_id
         self.stopping = stopping or threading.Event()
         self.files_produced = 0
         self.last_file: str | None = None
