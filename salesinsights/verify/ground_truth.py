@@ -8,6 +8,7 @@ import gzip
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -63,12 +64,13 @@ class FileTruth:
     invalid: int
 
 
-def file_truths(paths: Iterable[Path]) -> Iterator[FileTruth]:
+def file_truths(paths: Iterable[Path], lead: timedelta | None = None) -> Iterator[FileTruth]:
     """Each file's truth, in the order the producer took them (their names' order, as it lists the landing
-    folder): the event-time limit of a file's records depends on the files before it. A file that cannot be
-    read to its end (a corrupt gzip) counts up to where the producer's reading stops."""
+    folder): the event-time limit of a file's records depends on the files before it, and on the producer's
+    event-time `lead` (its default unless given). A file that cannot be read to its end (a corrupt gzip)
+    counts up to where the producer's reading stops."""
     stream_reference = None
-    lead = ProducerSettings().event_time_lead
+    lead = lead or ProducerSettings().event_time_lead
     for path in paths:
         # The producer's event-time limit for the file's records, from the files before it and its own.
         reference = file_reference(event_times(path), lead)
