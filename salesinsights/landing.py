@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic as time_now
+from time import sleep
 
 from salesinsights.drop_ledger import DropLedger, SourceSlice
 from salesinsights.locks import taken_in_turn
@@ -98,12 +100,18 @@ def _write_slice(settings: Settings, ledger: DropLedger, source_slice: SourceSli
 
 
 @contextmanager
-def drops_held(settings: Settings) -> Iterator[datetime | None]:
-    """No slice lands while this is held (a drop under way finishes first). Gives the end of the newest
-    source time landed so far (None before the first drop): the stream's own event-time clock, which a file
-    landed in the block may follow without being behind any event landed before it."""
+def drops_held(settings: Settings, produced_within_s: float = 120) -> Iterator[datetime | None]:
+    """No slice lands while this is held (a drop under way finishes first), and every slice landed before has
+    left the landing folder (produced; waited for up to `produced_within_s`). Gives the end of the newest
+    source time landed (None before the first drop): the stream's own event-time clock. A file landed in the
+    block at that time is behind no event produced before it and ahead of none produced after it (its name
+    need not sort after the slices': there are none left to produce)."""
     with taken_in_turn(settings.run_dir, LEDGER_LOCK):
-        yield max((span.end for span in _ledger(settings).files.values()), default=None)
+        ledger = _ledger(settings)
+        deadline = time_now() + produced_within_s
+        while any((settings.landing_dir / name).exists() for name in ledger.files) and time_now() < deadline:
+            sleep(0.05)
+        yield max((span.end for span in ledger.files.values()), default=None)
 
 
 def _ledger(settings: Settings) -> DropLedger:

@@ -53,8 +53,8 @@ class EventClock:
     def now(self) -> datetime:
         return (datetime.now(UTC) + self._offset).replace(microsecond=0)
 
-    def catch_up(self, newest_in_gold: datetime) -> None:
-        ahead = newest_in_gold - self.now()
+    def catch_up(self, newest: datetime) -> None:
+        ahead = newest - self.now()
         if ahead > timedelta(0):
             self._offset += ahead
 

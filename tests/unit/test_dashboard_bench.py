@@ -76,12 +76,25 @@ def test_event_clock_jumps_forward_when_gold_gets_ahead_but_never_back() -> None
     assert clock.now() - (START + timedelta(days=1)) < timedelta(seconds=5)
 
 
-def test_probes_follow_a_replay_ahead_of_gold_and_land_after_its_files(tmp_path: Path) -> None:
+def test_probes_follow_a_replay_ahead_of_gold_once_its_files_are_produced(tmp_path: Path) -> None:
     """A replay (the file drop) landing a day a minute moves the stream's watermark a day ahead of gold each
-    minute: a probe stamped by gold's clock would be behind it and never counted."""
+    minute: a probe stamped by gold's clock would be behind it and never counted. Stamped at the replay's
+    newest time while a day of it waits to be produced, the probe (produced first: its name sorts first)
+    would put that day behind the watermark: it waits until the day is produced."""
     settings = Settings(data_dir=tmp_path / "data", source=SourceSettings(scale=0.001))
     day = SourceSlice(START + timedelta(days=2), START + timedelta(days=3))
     drop_slice(settings, day)
+    (replayed,) = settings.landing_dir.glob("events_*")
+    produced_at: list[float] = []
+
+    def produce_it() -> None:
+        time.sleep(0.5)
+        settings.produced_dir.mkdir(parents=True)
+        replayed.rename(settings.produced_dir / replayed.name)
+        produced_at.append(time.time())
+
+    producer = threading.Thread(target=produce_it)
+    producer.start()
     writer = LoadWriter(
         settings.landing_dir,
         EventClock(START),
@@ -94,9 +107,9 @@ def test_probes_follow_a_replay_ahead_of_gold_and_land_after_its_files(tmp_path:
 
     (probe,) = writer.write_file(with_probes=True)
 
+    producer.join()
     assert day.end <= probe.event_time < day.end + timedelta(seconds=5)
-    (replayed,) = settings.landing_dir.glob("events_*")
-    assert replayed.stat().st_mtime <= probe.landed_at
+    assert produced_at[0] <= probe.landed_at
 
 
 def test_percentiles_are_nearest_rank() -> None:
