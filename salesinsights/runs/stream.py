@@ -67,10 +67,7 @@ def run(settings: Settings) -> int:
     report(queries, settings.run_dir)
     errors = [f"{name}: {query.exception()}" for name, query in queries.items() if query.exception()]
     if aggregates is not None:
-        try:
-            aggregates.close()
-        except Exception:
-            logging.exception("the cart aggregates could not be brought up to date")
+        aggregates.close()
         if aggregates.failure is not None:
             errors.append(f"cart aggregates: {aggregates.failure}")
     spark.stop()

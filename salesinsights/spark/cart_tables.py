@@ -192,12 +192,17 @@ class CartAggregates:
         self._thread.start()
 
     def close(self) -> None:
-        """Stops the thread, then recomputes what is pending (unless the thread failed)."""
+        """Stops the thread, then recomputes what is pending (unless the thread failed); a failure is kept
+        in `failure`."""
         self._closing.set()
         if self._thread.is_alive():
             self._thread.join()
         if self.failure is None:
-            self.flush(force=True)
+            try:
+                self.flush(force=True)
+            except Exception as error:
+                log.exception("the cart aggregates could not be brought up to date")
+                self.failure = error
 
     def _run(self) -> None:
         while not self._closing.wait(1):
@@ -217,6 +222,7 @@ class CartAggregates:
     def flush(self, force: bool = False) -> None:
         """Recomputes the pending days, if the interval has passed since the last time (or `force`). A
         failure leaves them pending and raises."""
+        self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", CART_POOL)
         if not self._caught_up:
             self.touched(self.stale_days(), self._mark)
             self._caught_up = True
@@ -226,7 +232,6 @@ class CartAggregates:
             days, mark, self._pending = sorted(self._pending), self._mark, set()
         if not days:
             return
-        self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", CART_POOL)
         try:
             self.recompute(days, mark)
         except BaseException:
@@ -237,12 +242,15 @@ class CartAggregates:
     def stale_days(self) -> list[date]:
         """The days of the facts that the aggregates may not count yet (see the class)."""
         daily = self.spark.read.format("delta").load(self.paths[GOLD_CART_ABANDONMENT_DAILY])
-        newest = daily.agg(F.max("updated_at")).first()
-        since = None if newest is None or newest[0] is None else newest[0] - self.CATCH_UP_SLACK
+        # In epoch seconds: no round trip through Python's local, naive datetimes.
+        newest = daily.agg(F.max(F.unix_timestamp("updated_at"))).first()
         facts = self._facts(GOLD_CART_SESSIONS, F.lit(CARTED)).unionByName(
             self._facts(GOLD_CART_ABANDONMENT, F.col("kind"))
         )
-        return touched_days(facts if since is None else facts.where(F.col("recorded_at") >= F.lit(since)))
+        if newest is None or newest[0] is None:
+            return touched_days(facts)
+        since = F.timestamp_seconds(F.lit(newest[0] - int(self.CATCH_UP_SLACK.total_seconds())))
+        return touched_days(facts.where(F.col("recorded_at") >= since))
 
     def _facts(self, table: Table, kind: Column) -> DataFrame:
         rows = self.spark.read.format("delta").load(self.paths[table])
