@@ -119,6 +119,15 @@ class LakeCounts:
     windows: Totals
 
 
+def _fingerprints(run: Runner, table: str, group: str, number: str) -> dict[Any, Fingerprint]:
+    """Per value of `group`, the fingerprint of the distinct values of `number` in the table."""
+    answer = run(
+        f"SELECT {group}, count(*), sum(n), sum(n::HUGEINT * n) "
+        f"FROM (SELECT DISTINCT {group}, {number} AS n FROM {table}) GROUP BY {group}"
+    )
+    return {row[0]: Fingerprint(int(row[1]), int(row[2] or 0), int(row[3] or 0)) for row in answer.rows}
+
+
 def _count(run: Runner, query: str) -> int:
     return int(run(query).rows[0][0] or 0)
 
@@ -126,19 +135,9 @@ def _count(run: Runner, query: str) -> int:
 def lake_counts(run: Runner) -> LakeCounts:
     silver, quarantine = SILVER_EVENTS.qualified_name, SILVER_QUARANTINE.qualified_name
     bronze = BRONZE_EVENTS.qualified_name
-    lines = run(
-        f"SELECT {SOURCE_FILE}, count(*), sum(line), sum(line::HUGEINT * line) FROM "
-        f"(SELECT DISTINCT {SOURCE_FILE}, {SOURCE_LINE} AS line FROM {silver}) GROUP BY {SOURCE_FILE}"
-    )
     key = f"coalesce({EVENT_ID}, '(none)')"
-    offsets = run(
-        "SELECT kafka_partition, count(*), sum(kafka_offset), sum(kafka_offset::HUGEINT * kafka_offset) "
-        f"FROM (SELECT DISTINCT kafka_partition, kafka_offset FROM {bronze}) GROUP BY kafka_partition"
-    )
     return LakeCounts(
-        silver_lines={
-            str(row[0]): Fingerprint(int(row[1]), int(row[2] or 0), int(row[3] or 0)) for row in lines.rows
-        },
+        silver_lines=_fingerprints(run, silver, SOURCE_FILE, SOURCE_LINE),
         silver_rows=_count(run, f"SELECT count(*) FROM {silver}"),
         silver_ids=_count(run, f"SELECT count(DISTINCT {EVENT_ID}) FROM {silver}"),
         wrong_ids=_count(
@@ -159,9 +158,7 @@ def lake_counts(run: Runner) -> LakeCounts:
             f"(SELECT {EVENT_ID} FROM {quarantine})",
         ),
         bronze_rows=_count(run, f"SELECT count(*) FROM {bronze}"),
-        bronze_offsets={
-            int(row[0]): Fingerprint(int(row[1]), int(row[2] or 0), int(row[3] or 0)) for row in offsets.rows
-        },
+        bronze_offsets=_fingerprints(run, bronze, "kafka_partition", "kafka_offset"),
         daily=_totals(
             run,
             "SELECT strftime(event_date, '%Y-%m-%d'), product_id, revenue, units "
