@@ -121,6 +121,9 @@ class SparkSettings(BaseModel):
     # behind the watermark that another's set.
     live_trigger_interval: timedelta = timedelta(milliseconds=250)
     live_max_offsets_per_trigger: int = Field(default=200_000, ge=1)
+    # On a stop (SIGTERM, make down) each query finishes its micro-batch in flight, for at most this long
+    # (below the supervisor's 120 s before SIGKILL); a batch cut short is run again at the next start.
+    stop_grace: timedelta = timedelta(seconds=60)
     # Any further Spark configuration, e.g. for object storage:
     # SALESINSIGHTS_SPARK__EXTRA_CONF='{"spark.hadoop.fs.s3a.endpoint": "http://minio:9000"}'.
     extra_conf: dict[str, str] = Field(default_factory=dict)

@@ -24,6 +24,7 @@ from salesinsights.spark.live import LIVE_QUERY_NAME, start_live_sales
 from salesinsights.spark.progress import write_health
 from salesinsights.spark.reset import STREAMING_LOCK
 from salesinsights.spark.session import build_spark
+from salesinsights.spark.shutdown import QueryStopper
 
 
 def report(queries: dict[str, StreamingQuery], run_dir: Path) -> None:
@@ -45,6 +46,9 @@ def run(settings: Settings) -> int:
         signal.signal(signum, lambda *_: stop_requested.set())
 
     spark = build_spark(settings, f"salesinsights-{ARCHIVE_QUERY_NAME}")
+    if stop_requested.is_set():  # asked to stop while the JVM started: start no query
+        spark.stop()
+        return Exit.OK
     queries = {
         # The archive query creates the medallion's tables, the cart sessions query its own.
         ARCHIVE_QUERY_NAME: start_archive(spark, settings),
@@ -54,16 +58,16 @@ def run(settings: Settings) -> int:
     if aggregates is not None:
         queries[CART_QUERY_NAME] = start_cart_sessions(spark, settings, aggregates)
         aggregates.start()
+    stopper = QueryStopper(queries, settings.spark.stop_grace.total_seconds())
     while any(query.isActive for query in queries.values()):
-        stop_requested.wait(1)
+        stop_requested.wait(0.2 if stopper.requested else 1)
         report(queries, settings.run_dir)
         # Stopping, on request or because one query (or the cart aggregates) failed (the supervisor then
-        # restarts the whole application): each query once its micro-batch in flight is done.
+        # restarts the whole application).
         failed = not all(query.isActive for query in queries.values()) or (aggregates and aggregates.failure)
         if stop_requested.is_set() or failed:
-            for query in queries.values():
-                if query.isActive and not query.status["isTriggerActive"]:
-                    query.stop()
+            stopper.request()
+        stopper.stop_those_between_batches()
     report(queries, settings.run_dir)
     errors = [f"{name}: {query.exception()}" for name, query in queries.items() if query.exception()]
     if aggregates is not None:
