@@ -84,9 +84,10 @@ class ArchiveBatchWriter:
         self._steps = StepClock()
         if self._progress is None:  # read once per process, then kept up to date
             checkpoint = self.settings.checkpoint_path(ARCHIVE_QUERY_NAME)
-            self._progress = read_progress(
-                self.spark, self.settings, checkpoint, self.query_id, batch_id, records
-            )
+            with self._steps.step("progress"):
+                self._progress = read_progress(
+                    self.spark, self.settings, checkpoint, self.query_id, batch_id, records
+                )
         progress = self._progress
         # Both kept: bronze needs the records as received, everything else their parsed form.
         records = medallion.fresh_records(records, progress.accounted).persist()

@@ -71,27 +71,33 @@ def read_progress(
 ) -> LakeProgress:
     """What the batches before `batch_id` of `query_id` recorded, leaving out this very batch (which a
     crashed attempt may have recorded). Refuses a checkpoint restored from an older copy."""
-    audit = spark.read.format("delta").load(AUDIT_STREAM_BATCHES.path(settings))
-    later = audit.where((F.col("query_id") == query_id) & (F.col("batch_id") > batch_id)).count()
+    # One read of the audit table (a row per batch, small), sorted out here rather than by three queries.
+    audit = (
+        spark.read.format("delta")
+        .load(AUDIT_STREAM_BATCHES.path(settings))
+        .select("query_id", "batch_id", "partition_high_marks", "offsets")
+        .collect()
+    )
+    later = sum(1 for row in audit if row["query_id"] == query_id and row["batch_id"] > batch_id)
     if later:
         raise StaleCheckpointError(
             f"the checkpoint {checkpoint} is at batch {batch_id}, but the lake records {later} later batches "
             f"of the same query: it was restored from an older copy. {_RESET_ADVICE}"
         )
-    this_batch = (F.col("query_id") == query_id) & (F.col("batch_id") == batch_id)
-    rows = audit.where(~this_batch).select("partition_high_marks", "offsets").collect()
+    this_batch = [row for row in audit if row["query_id"] == query_id and row["batch_id"] == batch_id]
+    rows = [row for row in audit if row["query_id"] != query_id or row["batch_id"] != batch_id]
     progress = LakeProgress(
         accounted=accounted_offsets(row["offsets"] for row in rows),
         watermark=PartitionWatermark.from_history(
             settings.spark.watermark, [row["partition_high_marks"] or {} for row in rows]
         ),
     )
-    recorded = [
-        recorded_offsets(row["offsets"]) for row in audit.where(this_batch).select("offsets").collect()
-    ]
-    if recorded:
+    if this_batch:
         _check_same_batch(
-            checkpoint, batch_id, recorded[0], medallion.fresh_records(records, progress.accounted)
+            checkpoint,
+            batch_id,
+            recorded_offsets(this_batch[0]["offsets"]),
+            medallion.fresh_records(records, progress.accounted),
         )
     progress.remnants = _remnants(spark, settings, progress.accounted)
     return progress
