@@ -120,17 +120,23 @@ class ArchiveBatchWriter:
         progress: LakeProgress,
     ) -> None:
         watermark = progress.watermark.current()
+        # Only records that a crashed attempt may have stored (above the recorded batches, up to the
+        # highest offset the lake holds) are looked for in the tables.
+        after_crash = progress.overlaps_remnants(overview.offsets)
         with self._steps.step("first_arrivals"):
-            silver = self.spark.read.format("delta").load(self.paths[SILVER_EVENTS])
-            arrivals = Arrivals.of(parsed, overview.silver_neighbours(silver), started, watermark)
+            silver = overview.silver_neighbours(
+                self.spark.read.format("delta").load(self.paths[SILVER_EVENTS])
+            )
+            arrivals = Arrivals.of(parsed, silver, started, watermark, after_crash)
         with self._steps.step("silver"):
             append_once(arrivals.new_events, self.paths[SILVER_EVENTS], f"{self.query_id}:silver", batch_id)
         # Gold's days are aggregates over silver as it now stands, so they wait for silver's commit; bronze
         # and the quarantine are written beside them.
         mark = f"{self.query_id}:{batch_id}"
-        dedupe = progress.overlaps_remnants(overview.offsets)
         writes = [
-            self._writes.submit(self._write_records, records, parsed, overview, batch_id, started, dedupe)
+            self._writes.submit(
+                self._write_records, records, parsed, overview, batch_id, started, after_crash
+            )
         ]
         if arrivals.dates:  # nothing new (a replayed file): gold is as it was
             writes.append(self._writes.submit(self._write_daily, arrivals.dates, mark))

@@ -65,7 +65,8 @@ class BatchOverview:
 class Arrivals:
     """The batch's valid events silver lacks (`new_events`) and those a crashed attempt of the same Kafka
     records already stored (`stored`), both materialised; per Kafka partition, their count, latest event
-    time and late events; and the event dates they fall in (the gold partitions to recompute)."""
+    time and late events; and the event dates they fall in (the gold partitions to recompute). Silver is
+    searched for stored rows only when a crashed attempt may have left some (`after_crash`)."""
 
     new_events: DataFrame
     stored: DataFrame
@@ -76,12 +77,21 @@ class Arrivals:
 
     @classmethod
     def of(
-        cls, parsed: DataFrame, silver_before: DataFrame, started: datetime, watermark: datetime | None
+        cls,
+        parsed: DataFrame,
+        silver_before: DataFrame,
+        started: datetime,
+        watermark: datetime | None,
+        after_crash: bool,
     ) -> Arrivals:
         valid = medallion.valid_events(parsed, started, watermark)
         # Materialised, lineage cut: recomputing them after silver's append would find other rows.
         new_events = medallion.first_arrivals(valid, silver_before).localCheckpoint(eager=True)
-        stored = medallion.stored_earlier(valid, silver_before).localCheckpoint(eager=True)
+        stored = (
+            medallion.stored_earlier(valid, silver_before).localCheckpoint(eager=True)
+            if after_crash
+            else silver_before.limit(0)
+        )
         per_partition = (
             new_events.unionByName(stored)
             .groupBy("kafka_partition")

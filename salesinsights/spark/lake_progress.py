@@ -8,11 +8,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import reduce
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from salesinsights.catalog import AUDIT_STREAM_BATCHES, BRONZE_EVENTS, SILVER_QUARANTINE
+from salesinsights.catalog import AUDIT_STREAM_BATCHES, BRONZE_EVENTS, SILVER_EVENTS, SILVER_QUARANTINE
 from salesinsights.settings import Settings
 from salesinsights.spark import medallion
 from salesinsights.spark.watermark import PartitionWatermark
@@ -28,8 +29,8 @@ class StaleCheckpointError(RuntimeError):
 class LakeProgress:
     """What the audit table says every batch before this one did: the Kafka offsets they account for (a
     record at or below its partition's mark is archived), the event-time watermark they reached, and the
-    offsets beyond those marks that a crashed batch wrote into bronze or the quarantine (to be read
-    again, and stored once)."""
+    offsets beyond those marks that a crashed batch wrote into silver, bronze or the quarantine (to be read
+    again, and stored once). A batch whose records lie above every remnant needs no look for them."""
 
     accounted: dict[int, int]
     watermark: PartitionWatermark
@@ -123,15 +124,16 @@ def _check_same_batch(
 
 
 def _remnants(spark: SparkSession, settings: Settings, accounted: dict[int, int]) -> dict[int, int]:
-    """Per partition, the highest offset in bronze or the quarantine beyond the recorded batches."""
-    remnants: dict[int, int] = {}
-    for table in (BRONZE_EVENTS, SILVER_QUARANTINE):
-        rows = (
-            medallion.beyond(spark.read.format("delta").load(table.path(settings)), accounted)
-            .groupBy("kafka_partition")
-            .agg(F.max("kafka_offset").alias("last"))
-            .collect()
-        )
-        for row in rows:
-            remnants[row["kafka_partition"]] = max(row["last"], remnants.get(row["kafka_partition"], -1))
-    return remnants
+    """Per partition, the highest offset in silver, bronze or the quarantine beyond the recorded batches."""
+    provenance = ["kafka_partition", "kafka_offset"]
+    beyond = [
+        medallion.beyond(spark.read.format("delta").load(table.path(settings)), accounted).select(*provenance)
+        for table in (SILVER_EVENTS, BRONZE_EVENTS, SILVER_QUARANTINE)
+    ]
+    rows = (
+        reduce(DataFrame.unionByName, beyond)
+        .groupBy("kafka_partition")
+        .agg(F.max("kafka_offset").alias("last"))
+        .collect()
+    )
+    return {row["kafka_partition"]: row["last"] for row in rows}
