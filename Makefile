@@ -83,8 +83,9 @@ bench-stream: setup ## Streaming throughput and micro-batch durations, with and 
 bench-replay: setup ## The whole source (five months, SCALE=1.0) landed, produced and streamed to gold; per-stage events/s, peak RSS, exact check, vs a plain Kafka→Delta append
 	$(PY) -m salesinsights.bench.replay $(if $(SCALE),--scale $(SCALE))
 
-bench-freshness: setup ## Seconds from landing file to purchase in the dashboard API (platform up; RATE=5000 DURATION=60)
-	$(PY) -m salesinsights.bench.freshness $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION))
+bench-freshness: setup ## Seconds from landing file to purchase in the dashboard API, replay running and quiet (platform up; RATE=5000 DURATION=60 PHASES=both)
+	$(PY) -m salesinsights.bench.freshness $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION)) \
+		$(if $(PHASES),--phases $(PHASES))
 
 bench-sql: setup ## BI queries through the SQL endpoint vs DuckDB on five months (SCALE=1.0); landing-to-SQL seconds if the platform is up
 	$(PY) -m salesinsights.bench.sql $(if $(SCALE),--scale $(SCALE))

@@ -33,8 +33,9 @@ from salesinsights.lake import read_table
 from salesinsights.landing import drop_range
 from salesinsights.platform.control import up
 from salesinsights.platform.health import status_file
+from salesinsights.platform.quiet import queries_caught_up
 from salesinsights.platform.supervisor import Supervisor
-from salesinsights.platform.watchdog import TopicOffsets, committed_end_offsets, unread_records
+from salesinsights.platform.watchdog import TopicOffsets, committed_end_offsets
 from salesinsights.producer.service import STATUS_FILE as PRODUCER_STATUS
 from salesinsights.settings import ENV_PREFIX, Settings, child_environment, get_settings
 from salesinsights.spark.progress import STATUS_FILE as STREAMING_STATUS
@@ -129,10 +130,7 @@ def caught_up_queries(settings: Settings, pid: int, available: TopicOffsets) -> 
     report, _ = status_file(settings, STREAMING_STATUS)
     if not report or report.get("pid") != pid:
         return {}
-    return {
-        name: bool(query.get("end_offsets")) and not unread_records(available, query["end_offsets"])
-        for name, query in report["queries"].items()
-    }
+    return queries_caught_up(report, available)
 
 
 def child(settings: Settings, command: list[str], log_name: str) -> subprocess.Popen[bytes]:

@@ -26,7 +26,8 @@ from salesinsights.lake import processed_records, read_table
 from salesinsights.landing import drop_range
 from salesinsights.platform.control import up
 from salesinsights.platform.health import status_file
-from salesinsights.platform.watchdog import TopicOffsets, committed_end_offsets, unread_records
+from salesinsights.platform.quiet import queries_caught_up
+from salesinsights.platform.watchdog import TopicOffsets, committed_end_offsets
 from salesinsights.producer.service import LandingProducer
 from salesinsights.settings import Settings, SourceSettings, child_environment, get_settings
 from salesinsights.spark.cart_sessions import CART_QUERY_NAME
@@ -68,8 +69,7 @@ def batch_figures(audit: pd.DataFrame) -> dict[str, float]:
 
 def cart_sessions_caught_up(settings: Settings, available: TopicOffsets) -> bool:
     report, _ = status_file(settings, STATUS_FILE)
-    query = ((report or {}).get("queries") or {}).get(CART_QUERY_NAME) or {}
-    return bool(query.get("end_offsets")) and unread_records(available, query["end_offsets"]) == 0
+    return queries_caught_up(report, available).get(CART_QUERY_NAME, False)
 
 
 def run_stream(base: Settings, settings: Settings, total: int, carts: bool) -> dict[str, float]:

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -37,17 +36,15 @@ from deltalake.exceptions import TableNotFoundError
 from salesinsights.catalog import SILVER_EVENTS
 from salesinsights.lake import read_table
 from salesinsights.ops import Exit
-from salesinsights.platform.airflow_api import AirflowApi
 from salesinsights.platform.health import dashboard as dashboard_probe
-from salesinsights.platform.health import status_file, supervised_report
+from salesinsights.platform.health import status_file
 from salesinsights.platform.kafka_server import wait_until_answering
+from salesinsights.platform.quiet import caught_up, file_drop_paused, wait_until
 from salesinsights.platform.supervisor import Supervisor
-from salesinsights.platform.watchdog import committed_end_offsets, unread_records
 from salesinsights.producer.service import STATUS_FILE as PRODUCER_STATUS
 from salesinsights.schema import CSV_HEADER
 from salesinsights.settings import Settings, get_settings
 from salesinsights.sources import slice_lines
-from salesinsights.spark.progress import STATUS_FILE as STREAMING_STATUS
 from salesinsights.verify.lake_check import LakeCheck, check_lake
 
 # The real sample beside the checkout (see its SOURCE.md), when it is there.
@@ -95,37 +92,14 @@ class Chaos:
         return process.pid
 
     def caught_up(self) -> bool:
-        """Every landing file produced and every committed record read by every streaming query."""
-        landing = self.settings.landing_dir
-        if landing.is_dir() and any(not path.name.startswith(".") for path in landing.iterdir()):
-            return False
-        producer, producer_age = status_file(self.settings, PRODUCER_STATUS)
-        if (
-            producer is None
-            or producer_age > 5
-            or producer.get("current_file")
-            or producer.get("waiting_for_broker")
-        ):
-            return False
-        stream, stream_age = supervised_report(self.settings, "streaming", STREAMING_STATUS)
-        if stream is None or stream_age > 5 or not stream.get("active"):
-            return False
-        available = committed_end_offsets(self.settings.kafka, [self.settings.kafka.raw_topic])
-        if available is None:
-            return False
-        return all(
-            query.get("end_offsets") and not unread_records(available, query["end_offsets"])
-            for query in stream["queries"].values()
-        )
+        return caught_up(self.settings)
 
     def wait(self, condition: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.5) -> float:
         """Polls until the condition holds; returns the seconds it took."""
-        began = time.monotonic()
-        while not condition():
-            if time.monotonic() - began > timeout_s:
-                raise ChaosError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-            time.sleep(poll_s)
-        return time.monotonic() - began
+        try:
+            return wait_until(condition, timeout_s, what, poll_s)
+        except TimeoutError as late:
+            raise ChaosError(str(late)) from None
 
     def recovered(self, fault: str, since: float, faults: int = 1) -> None:
         """Waits until the platform has caught up after `faults` faults injected at `since`."""
@@ -338,34 +312,6 @@ def newest_event_day(settings: Settings) -> date | None:
     return None if days.empty else date.fromisoformat(str(days.max())[:10])
 
 
-@contextmanager
-def file_drop_paused(chaos: Chaos) -> Iterator[None]:
-    """Airflow's file_drop DAG paused while the chaos run lands its own files (if Airflow runs)."""
-    say = chaos.say
-    api = AirflowApi(chaos.settings)
-    try:
-        api.log_in()
-        was_paused = bool(api.dags()["file_drop"]["is_paused"])
-    except (OSError, ValueError, KeyError):
-        yield  # Airflow is not running: nothing drops files
-        return
-    if not was_paused:
-        api.call("PATCH", "/api/v2/dags/file_drop", {"is_paused": True})
-        say("airflow: file_drop paused for the chaos run")
-    try:
-        # A drop already under way still lands its file after the pause (measured: 2019-10-01's landed
-        # after the chaos run had found the lake empty and sent the real sample's 2019-10-01 hours, which
-        # then fell behind the watermark).
-        chaos.wait(lambda: not api.busy_tasks("file_drop"), RECOVERY_TIMEOUT_S, "file_drop's drop under way")
-        yield
-    finally:
-        if not was_paused:
-            with suppress(OSError, ValueError):
-                api.log_in()
-                api.unpause("file_drop")
-                say("airflow: file_drop unpaused")
-
-
 def chaos_after(settings: Settings, seed: int, real_sample: Path, newest: date | None) -> Chaos:
     """The chaos run of a platform whose silver ends at `newest`. The real sample's first hours are
     2019-10-01's: only a platform that has streamed nothing takes them without their being behind its
@@ -394,13 +340,13 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the platform is not up (make up)", file=sys.stderr)
         return 1
     try:
-        with file_drop_paused(before):
+        with file_drop_paused(settings, before.say, RECOVERY_TIMEOUT_S):
             # What was landed before the pause (make up's file_drop starts at once) is streamed first, so
             # that the replay's days can follow it: none of them is then behind the watermark.
             before.wait(before.caught_up, RECOVERY_TIMEOUT_S, "the files landed before the chaos run")
             chaos = chaos_after(settings, args.seed, args.real_sample, newest_event_day(settings))
             check = chaos.run()
-    except ChaosError as failed:
+    except (ChaosError, TimeoutError) as failed:
         print(f"error: {failed}", file=sys.stderr)
         return 1
     for problem in check.problems:

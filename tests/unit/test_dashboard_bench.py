@@ -154,22 +154,33 @@ def platform(tmp_path: Path) -> Iterator[tuple[Settings, str]]:
         serving.join(10)
 
 
-def test_a_run_counts_every_probe_and_prints_one_line_of_figures(
+def test_a_run_counts_every_probe_of_both_phases_and_prints_one_line_of_figures(
     platform: tuple[Settings, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings, url = platform
     options = parse_args(
         ["--rate", "300", "--duration", "4", "--warmup", "1", "--timeout", "20", "--url", url]
     )
+    settle_checks: list[int] = []
 
-    status = run(settings, options)
+    def settled() -> bool:
+        """The stand-in stream has taken every landed file (no Airflow here: nothing to pause)."""
+        settle_checks.append(1)
+        return not list(settings.landing_dir.glob("[!.]*.csv"))
+
+    status = run(settings, options, settled)
 
     printed = capsys.readouterr().out.strip().splitlines()
     assert len(printed) == 1
     figures = dict(pair.split("=") for pair in printed[0].split())
     assert re.fullmatch(r"(\w+=\S+ )+\w+=\S+", printed[0])
-    assert (figures["freshness_count"], figures["missing"], figures["wrong"]) == ("4", "0", "0")
-    assert 0 < float(figures["freshness_p50_s"]) <= float(figures["freshness_max_s"]) < 20
-    assert int(figures["input_eps"]) > 0  # a rate, not a timed target: the machine is shared
-    assert int(figures["processed_eps"]) > 0
+    assert figures["replay_running"] == "false"  # no Airflow, no file drop
+    assert settle_checks and int(figures["quiet_settle_s"]) >= 0
+    for phase in ("replay", "quiet"):
+        assert (figures[f"{phase}_freshness_count"], figures[f"{phase}_missing"]) == ("4", "0")
+        assert figures[f"{phase}_wrong"] == "0"
+        p50, worst = (float(figures[f"{phase}_freshness_{q}_s"]) for q in ("p50", "max"))
+        assert 0 < p50 <= worst < 20
+        assert int(figures[f"{phase}_input_eps"]) > 0  # a rate, not a timed target: the machine is shared
+        assert int(figures[f"{phase}_processed_eps"]) > 0
     assert status == (0 if figures["target_met"] == "true" else 1)

@@ -12,6 +12,7 @@ from supervisor.options import ServerOptions
 
 from salesinsights.platform.control import DOWN_ORDER, UP_ORDER
 from salesinsights.platform.kafka_server import server_properties
+from salesinsights.platform.quiet import queries_caught_up
 from salesinsights.platform.services import AIRFLOW, NAMES, SERVICES, launch_command
 from salesinsights.platform.supervisor import render_config, socket_path
 from salesinsights.platform.watchdog import (
@@ -110,6 +111,14 @@ def test_unread_records_count_only_the_topics_a_query_reads() -> None:
     assert unread_records(AVAILABLE, {"events.raw": {"0": 90, "1": 50}}) == 10
     assert unread_records(AVAILABLE, {"events.raw": {"0": 100}}) == 50  # a partition never read
     assert unread_records(AVAILABLE, {}) == 0  # before its first batch: nothing known
+
+
+def test_queries_are_caught_up_once_they_have_read_every_committed_record() -> None:
+    both = report({"events.raw": {"0": 90, "1": 50}})
+    assert queries_caught_up(both, AVAILABLE) == {"medallion": False, "live_sales": True}
+    # A query before its first batch knows no offsets: not caught up.
+    assert queries_caught_up({"queries": {"medallion": {}}}, AVAILABLE) == {"medallion": False}
+    assert queries_caught_up(None, AVAILABLE) == {}
 
 
 def test_a_query_waits_from_when_records_were_first_seen_unread_until_it_reads() -> None:
