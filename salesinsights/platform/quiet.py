@@ -63,17 +63,25 @@ def caught_up(settings: Settings) -> bool:
     return bool(queries) and all(queries.values())
 
 
+def _file_drop(settings: Settings) -> tuple[AirflowApi, bool] | None:
+    """Airflow's API, logged in, and whether file_drop is paused; None when Airflow does not answer."""
+    api = AirflowApi(settings)
+    try:
+        api.log_in()
+        return api, bool(api.dags()[FILE_DROP]["is_paused"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 @contextmanager
 def file_drop_paused(settings: Settings, say: Callable[[str], None], timeout_s: float) -> Iterator[bool]:
     """Airflow's file_drop DAG paused (and the drop under way finished), then unpaused as it was. Yields
     whether Airflow answered: without it, nothing drops files anyway."""
-    api = AirflowApi(settings)
-    try:
-        api.log_in()
-        was_paused = bool(api.dags()[FILE_DROP]["is_paused"])
-    except (OSError, ValueError, KeyError):
+    found = _file_drop(settings)
+    if found is None:
         yield False
         return
+    api, was_paused = found
     if not was_paused:
         api.call("PATCH", f"/api/v2/dags/{FILE_DROP}", {"is_paused": True})
         say(f"airflow: {FILE_DROP} paused")
@@ -93,9 +101,5 @@ def file_drop_paused(settings: Settings, say: Callable[[str], None], timeout_s: 
 
 def file_drop_running(settings: Settings) -> bool:
     """Whether Airflow answers with the file_drop DAG unpaused: a replay is landing files."""
-    api = AirflowApi(settings)
-    try:
-        api.log_in()
-        return not api.dags()[FILE_DROP]["is_paused"]
-    except (OSError, ValueError, KeyError):
-        return False
+    found = _file_drop(settings)
+    return found is not None and not found[1]
