@@ -127,22 +127,40 @@ def _record_frame(records: list[CartRecord]) -> pd.DataFrame:
     )
 
 
-def _events(frames: Iterator[pd.DataFrame]) -> list[CartEvent]:
-    return [
-        CartEvent(
-            event_id=row.event_id,
-            event_time=int(row.event_ms),
-            event_type=row.event_type,
-            product_id=int(row.product_id),
-            price=row.price,
-            user_id=int(row.user_id),
-            brand=row.brand if isinstance(row.brand, str) else None,
-            source_file=row.source_file,
-            source_line=int(row.source_line),
-        )
-        for frame in frames
-        for row in frame[list(_INPUT_COLUMNS)].itertuples(index=False)
-    ]
+def cart_events(frames: list[pd.DataFrame]) -> list[CartEvent]:
+    """The session's rows as events. Column by column: a DataFrame per session, column selection and
+    itertuples (a namedtuple class made per call) were most of the processor's time."""
+    events: list[CartEvent] = []
+    for frame in frames:
+        for (
+            event_id,
+            event_ms,
+            event_type,
+            product_id,
+            price,
+            user_id,
+            brand,
+            source_file,
+            source_line,
+        ) in zip(*(frame[name].tolist() for name in _INPUT_COLUMNS), strict=True):
+            events.append(
+                CartEvent(
+                    event_id=event_id,
+                    event_time=int(event_ms),
+                    event_type=event_type,
+                    product_id=int(product_id),
+                    price=price,
+                    user_id=int(user_id),
+                    brand=brand if isinstance(brand, str) else None,
+                    source_file=source_file,
+                    source_line=int(source_line),
+                )
+            )
+    return events
+
+
+def has_cart_event(frames: list[pd.DataFrame]) -> bool:
+    return any((frame["event_type"].to_numpy() == CART).any() for frame in frames)
 
 
 class CartSessionProcessor(StatefulProcessor):
@@ -163,11 +181,13 @@ class CartSessionProcessor(StatefulProcessor):
         timerValues: TimerValues,  # noqa: N803
     ) -> Iterator[pd.DataFrame]:
         (user_session,) = key
-        events = _events(rows)
-        cart, timer = self._load()
-        if cart is None and not any(event.event_type == CART for event in events):
-            return  # a session with no cart yet: nothing to keep
-        cart, records = apply_all(cart, events, user_session, self.rules)
+        frames = list(rows)
+        stored = self.session.exists()
+        # Most sessions only view and hold no cart: nothing to keep, and no events built.
+        if not stored and not has_cart_event(frames):
+            return
+        cart, timer = self._load(stored)
+        cart, records = apply_all(cart, cart_events(frames), user_session, self.rules)
         if cart is not None:
             cart.forget_applied_before(timerValues.getCurrentWatermarkInMs())
         self._store(cart, timer)
@@ -194,12 +214,14 @@ class CartSessionProcessor(StatefulProcessor):
         if records:
             yield _record_frame(records)
 
-    def _load(self) -> tuple[SessionCart | None, int | None]:
-        if not self.session.exists():  # asked first: a read of a missing value logs a warning in Spark
+    def _load(self, stored: bool | None = None) -> tuple[SessionCart | None, int | None]:
+        """The session's cart and timer; `stored` if the state was asked already whether it holds one (asked
+        first: a read of a missing value logs a warning in Spark)."""
+        if not (self.session.exists() if stored is None else stored):
             return None, None
-        stored = self.session.get()
-        assert stored is not None
-        cart, timer = stored
+        value = self.session.get()
+        assert value is not None
+        cart, timer = value
         return SessionCart.from_json(cart), timer
 
     def _store(

@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
+import pyarrow as pa
+
 from salesinsights.carts.sessions import (
     CartEvent,
     CartRecord,
@@ -15,6 +17,7 @@ from salesinsights.carts.sessions import (
     advance,
     apply_all,
 )
+from salesinsights.spark.cart_sessions import cart_events, has_cart_event
 
 MINUTE = 60_000
 RULES = CartRules(idle_gap_ms=30 * MINUTE, recovery_window_ms=24 * 60 * MINUTE)
@@ -235,3 +238,34 @@ def test_the_state_forgets_the_events_behind_the_watermark_and_still_applies_not
     again, records = apply_all(SessionCart.from_json(cart.to_json()), events[2:], SESSION, RULES)
     assert records == [] and again is not None
     assert {line.product_id: line.units for line in again.lines.values()} == {2: 1}
+
+
+def test_the_processors_input_rows_become_the_rules_events() -> None:
+    """As Spark hands a session's rows to the processor (Arrow batches as pandas frames, a brand missing):
+    the events in their order, with Python's types."""
+    batches = [
+        {"event_type": ["view", "cart"], "brand": ["b", None], "price": [Decimal("1.00"), Decimal("2.50")]},
+        {"event_type": ["purchase"], "brand": [None], "price": [Decimal("2.50")]},
+    ]
+    frames = [
+        pa.table(
+            {
+                "event_id": [f"e{n}" for n in range(len(batch["event_type"]))],
+                "event_ms": pa.array([MINUTE] * len(batch["event_type"]), pa.int64()),
+                "product_id": pa.array([5] * len(batch["event_type"]), pa.int64()),
+                "user_id": pa.array([7] * len(batch["event_type"]), pa.int64()),
+                "source_file": ["f.csv"] * len(batch["event_type"]),
+                "source_line": pa.array(range(len(batch["event_type"])), pa.int32()),
+                **batch,
+            }
+        ).to_pandas()
+        for batch in batches
+    ]
+    events = cart_events(frames)
+    assert [(event.event_type, event.brand, event.price) for event in events] == [
+        ("view", "b", Decimal("1.00")),
+        ("cart", None, Decimal("2.50")),
+        ("purchase", None, Decimal("2.50")),
+    ]
+    assert all(type(value) is int for event in events for value in (event.event_time, event.source_line))
+    assert has_cart_event(frames) and not has_cart_event(frames[1:])
