@@ -1,6 +1,8 @@
 """The cart sessions query: the raw topic's valid events, grouped by session, through the abandoned-cart rules
-(carts/sessions.py) in Spark's arbitrary stateful processing (transformWithStateInPandas, RocksDB state
-with changelog checkpointing), to the cart tables and the topic sales.cart_abandoned (cart_tables.py).
+(carts/sessions.py) in Spark's arbitrary stateful processing (transformWithState over rows, RocksDB state
+with changelog checkpointing), to the cart tables and the topic sales.cart_abandoned (cart_tables.py). Rows,
+not pandas: a session has a handful of events, and a pandas frame per session in and out cost twice the
+Python workers' time (py-spy over one day's backlog).
 
 Each open session is one value in the state (its cart as JSON, and the earliest timer it has registered):
 two calls to read and at most one to write per session and micro-batch, because each call to the state
@@ -27,8 +29,7 @@ from collections.abc import Iterator
 from functools import reduce
 from typing import Any
 
-import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle, StreamingQuery
 from pyspark.sql.streaming.stateful_processor import ExpiredTimerInfo, TimerValues
@@ -51,6 +52,9 @@ from salesinsights.spark.events import parse_records
 from salesinsights.spark.kafka_source import raw_partition_records, spark_duration
 
 CART_QUERY_NAME = "cart_sessions"
+# A checkpoint holds its stateful operator's state: the processor over pandas frames wrote those without this
+# word, and the one over rows begins its own (re-reading the topic, which the record ids make harmless).
+CHECKPOINT_GENERATION = "rows"
 # This query's state store alone: a streaming query takes a copy of the session's configuration when it
 # starts (and keeps it in its checkpoint), so the other queries keep theirs.
 STATE_STORE_CONF = {
@@ -97,70 +101,55 @@ def session_events(parsed: DataFrame) -> DataFrame:
     )
 
 
-def _record_frame(records: list[CartRecord]) -> pd.DataFrame:
-    return pd.DataFrame(
+def _record_row(record: CartRecord) -> Row:
+    lines = [
         {
-            "record_id": [record.record_id for record in records],
-            "kind": [record.kind for record in records],
-            "user_session": [record.user_session for record in records],
-            "user_id": [record.user_id for record in records],
-            "episode": [record.episode for record in records],
-            "lines": [
-                [
-                    {
-                        "product_id": line.product_id,
-                        "brand": line.brand,
-                        "units": line.units,
-                        "price": line.price,
-                        "value": line.value,
-                    }
-                    for line in record.lines
-                ]
-                for record in records
-            ],
-            "units": [record.units for record in records],
-            "value": [record.value for record in records],
-            "first_cart_ms": [record.first_cart_time for record in records],
-            "last_event_ms": [record.last_event_time for record in records],
-            "event_ms": [record.event_time for record in records],
+            "product_id": line.product_id,
+            "brand": line.brand,
+            "units": line.units,
+            "price": line.price,
+            "value": line.value,
         }
+        for line in record.lines
+    ]
+    return Row(
+        record_id=record.record_id,
+        kind=record.kind,
+        user_session=record.user_session,
+        user_id=record.user_id,
+        episode=record.episode,
+        lines=lines,
+        units=record.units,
+        value=record.value,
+        first_cart_ms=record.first_cart_time,
+        last_event_ms=record.last_event_time,
+        event_ms=record.event_time,
     )
 
 
-def cart_events(frames: list[pd.DataFrame]) -> list[CartEvent]:
-    """The session's rows as events. Column by column: a DataFrame per session, column selection and
-    itertuples (a namedtuple class made per call) were most of the processor's time."""
-    events: list[CartEvent] = []
-    for frame in frames:
-        for (
-            event_id,
-            event_ms,
-            event_type,
-            product_id,
-            price,
-            user_id,
-            brand,
-            source_file,
-            source_line,
-        ) in zip(*(frame[name].tolist() for name in _INPUT_COLUMNS), strict=True):
-            events.append(
-                CartEvent(
-                    event_id=event_id,
-                    event_time=int(event_ms),
-                    event_type=event_type,
-                    product_id=int(product_id),
-                    price=price,
-                    user_id=int(user_id),
-                    brand=brand if isinstance(brand, str) else None,
-                    source_file=source_file,
-                    source_line=int(source_line),
-                )
+def cart_events(rows: list[Row]) -> list[CartEvent]:
+    """The session's rows as the rules' events."""
+    events = []
+    for row in rows:
+        fields = row.asDict()
+        events.append(
+            CartEvent(
+                event_id=fields[EVENT_ID],
+                event_time=fields["event_ms"],
+                event_type=fields["event_type"],
+                product_id=fields["product_id"],
+                price=fields["price"],
+                user_id=fields["user_id"],
+                brand=fields["brand"],
+                source_file=fields[SOURCE_FILE],
+                source_line=fields[SOURCE_LINE],
             )
+        )
     return events
 
 
-def has_cart_event(frames: list[pd.DataFrame]) -> bool:
-    return any((frame["event_type"].to_numpy() == CART).any() for frame in frames)
+def has_cart_event(rows: list[Row]) -> bool:
+    return any(row["event_type"] == CART for row in rows)
 
 
 class CartSessionProcessor(StatefulProcessor):
@@ -177,29 +166,29 @@ class CartSessionProcessor(StatefulProcessor):
     def handleInputRows(  # noqa: N802 (Spark's names)
         self,
         key: Any,
-        rows: Iterator[pd.DataFrame],
+        rows: Iterator[Row],
         timerValues: TimerValues,  # noqa: N803
-    ) -> Iterator[pd.DataFrame]:
+    ) -> Iterator[Row]:
         (user_session,) = key
-        frames = list(rows)
+        events = list(rows)
         stored = self.session.exists()
         # Most sessions only view and hold no cart: nothing to keep, and no events built.
-        if not stored and not has_cart_event(frames):
+        if not stored and not has_cart_event(events):
             return
         cart, timer = self._load(stored)
-        cart, records = apply_all(cart, cart_events(frames), user_session, self.rules)
+        cart, records = apply_all(cart, cart_events(events), user_session, self.rules)
         if cart is not None:
             cart.forget_applied_before(timerValues.getCurrentWatermarkInMs())
         self._store(cart, timer)
         if records:
-            yield _record_frame(records)
+            yield from map(_record_row, records)
 
     def handleExpiredTimer(  # noqa: N802 (Spark's names)
         self,
         key: Any,
         timerValues: TimerValues,  # noqa: N803
         expiredTimerInfo: ExpiredTimerInfo,  # noqa: N803
-    ) -> Iterator[pd.DataFrame]:
+    ) -> Iterator[Row]:
         cart, timer = self._load()
         if cart is None:
             return
@@ -212,7 +201,7 @@ class CartSessionProcessor(StatefulProcessor):
             cart.forget_applied_before(watermark)
         self._store(cart, timer, not_before=watermark + 1, expired=expired)
         if records:
-            yield _record_frame(records)
+            yield from map(_record_row, records)
 
     def _load(self, stored: bool | None = None) -> tuple[SessionCart | None, int | None]:
         """The session's cart and timer; `stored` if the state was asked already whether it holds one (asked
@@ -250,7 +239,7 @@ def cart_checkpoint(settings: Settings, partitions: int) -> str:
     """The query's checkpoint for a raw topic of this many partitions: one source each, and Spark restarts a
     query only on the sources it began with, so another count starts a checkpoint of its own (reading the
     topic from its start, which the record ids make harmless)."""
-    return settings.checkpoint_path(f"{CART_QUERY_NAME}.{partitions}-partitions")
+    return settings.checkpoint_path(f"{CART_QUERY_NAME}.{CHECKPOINT_GENERATION}.{partitions}-partitions")
 
 
 def stored_sessions(spark: SparkSession, settings: Settings) -> tuple[DataFrame, DataFrame]:
@@ -289,7 +278,7 @@ def start_cart_sessions(
             for partition in partitions
         ),
     )
-    records = events.groupBy("user_session").transformWithStateInPandas(
+    records = events.groupBy("user_session").transformWithState(
         CartSessionProcessor(cart_rules(settings)), _PROCESSOR_OUTPUT, "append", "eventtime"
     )
     spark.sparkContext.setLocalProperty("spark.scheduler.pool", CART_POOL)

@@ -1,4 +1,4 @@
-"""Abandoned carts end to end, on a real broker, real Spark (transformWithStateInPandas over RocksDB) and
+"""Abandoned carts end to end, on a real broker, real Spark (transformWithState over RocksDB) and
 real Delta: the real sample and a generated day through the producer and the streaming application give
 gold.cart_abandonment equal to the rules applied with pandas to the landed files, the same records on the
 topic sales.cart_abandoned, and a state that holds only the sessions still open — with the application

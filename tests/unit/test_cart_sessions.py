@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
-import pyarrow as pa
+from pyspark.sql import Row
 
 from salesinsights.carts.sessions import (
     CartEvent,
@@ -241,31 +241,23 @@ def test_the_state_forgets_the_events_behind_the_watermark_and_still_applies_not
 
 
 def test_the_processors_input_rows_become_the_rules_events() -> None:
-    """As Spark hands a session's rows to the processor (Arrow batches as pandas frames, a brand missing):
-    the events in their order, with Python's types."""
-    batches = [
-        {"event_type": ["view", "cart"], "brand": ["b", None], "price": [Decimal("1.00"), Decimal("2.50")]},
-        {"event_type": ["purchase"], "brand": [None], "price": [Decimal("2.50")]},
+    """As Spark hands a session's rows to the processor (Rows of the query's columns, a brand missing): the
+    events in their order; a session's rows without a cart event are told apart."""
+    as_spark = Row(
+        "user_session", "event_ms", "event_id", "event_type", "product_id", "price", "user_id", "brand",
+        "source_file", "source_line",
+    )  # fmt: skip
+    rows = [
+        as_spark(SESSION, MINUTE * n, f"e{n}", kind, 5, Decimal(price), 7, brand, "f.csv", n)
+        for n, (kind, price, brand) in enumerate(
+            [("view", "1.00", "b"), ("cart", "2.50", None), ("purchase", "2.50", None)]
+        )
     ]
-    frames = [
-        pa.table(
-            {
-                "event_id": [f"e{n}" for n in range(len(batch["event_type"]))],
-                "event_ms": pa.array([MINUTE] * len(batch["event_type"]), pa.int64()),
-                "product_id": pa.array([5] * len(batch["event_type"]), pa.int64()),
-                "user_id": pa.array([7] * len(batch["event_type"]), pa.int64()),
-                "source_file": ["f.csv"] * len(batch["event_type"]),
-                "source_line": pa.array(range(len(batch["event_type"])), pa.int32()),
-                **batch,
-            }
-        ).to_pandas()
-        for batch in batches
+    events = cart_events(rows)
+    assert [(event.event_type, event.brand, event.price, event.event_time) for event in events] == [
+        ("view", "b", Decimal("1.00"), 0),
+        ("cart", None, Decimal("2.50"), MINUTE),
+        ("purchase", None, Decimal("2.50"), 2 * MINUTE),
     ]
-    events = cart_events(frames)
-    assert [(event.event_type, event.brand, event.price) for event in events] == [
-        ("view", "b", Decimal("1.00")),
-        ("cart", None, Decimal("2.50")),
-        ("purchase", None, Decimal("2.50")),
-    ]
-    assert all(type(value) is int for event in events for value in (event.event_time, event.source_line))
-    assert has_cart_event(frames) and not has_cart_event(frames[1:])
+    assert [event.order for event in events] == [(n * MINUTE, "f.csv", n) for n in range(3)]
+    assert has_cart_event(rows) and not has_cart_event([rows[0], rows[2]])
