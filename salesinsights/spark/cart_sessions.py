@@ -170,13 +170,13 @@ class CartSessionProcessor(StatefulProcessor):
         timerValues: TimerValues,  # noqa: N803
     ) -> Iterator[Row]:
         (user_session,) = key
-        events = list(rows)
+        session_rows = list(rows)
         stored = self.session.exists()
         # Most sessions only view and hold no cart: nothing to keep, and no events built.
-        if not stored and not has_cart_event(events):
+        if not stored and not has_cart_event(session_rows):
             return
         cart, timer = self._load(stored)
-        cart, records = apply_all(cart, cart_events(events), user_session, self.rules)
+        cart, records = apply_all(cart, cart_events(session_rows), user_session, self.rules)
         if cart is not None:
             cart.forget_applied_before(timerValues.getCurrentWatermarkInMs())
         self._store(cart, timer)
