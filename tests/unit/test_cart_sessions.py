@@ -1,6 +1,7 @@
 """The abandoned-cart rules (carts/sessions.py) on crafted sessions: adds, removals and purchases in every
 order, a partial purchase, a return after the gap and a recovery, a second abandonment, duplicates, an event
-older than the session's last, a removal from an empty cart, and the end of an abandoned session's state."""
+older than the session's last, a removal from an empty cart, and the end of an abandoned session's state; and
+the streaming processor's input rows as the rules' events."""
 
 from __future__ import annotations
 
