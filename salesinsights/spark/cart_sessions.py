@@ -189,7 +189,7 @@ class CartSessionProcessor(StatefulProcessor):
         timerValues: TimerValues,  # noqa: N803
         expiredTimerInfo: ExpiredTimerInfo,  # noqa: N803
     ) -> Iterator[Row]:
-        cart, timer = self._load()
+        cart, timer = self._load(self.session.exists())
         if cart is None:
             return
         expired = expiredTimerInfo.getExpiryTimeInMs()
@@ -203,10 +203,10 @@ class CartSessionProcessor(StatefulProcessor):
         if records:
             yield from map(_record_row, records)
 
-    def _load(self, stored: bool | None = None) -> tuple[SessionCart | None, int | None]:
-        """The session's cart and timer; `stored` if the state was asked already whether it holds one (asked
-        first: a read of a missing value logs a warning in Spark)."""
-        if not (self.session.exists() if stored is None else stored):
+    def _load(self, stored: bool) -> tuple[SessionCart | None, int | None]:
+        """The session's cart and timer; `stored`: whether the state holds one (asked first, since a read of a
+        missing value logs a warning in Spark)."""
+        if not stored:
             return None, None
         value = self.session.get()
         assert value is not None
